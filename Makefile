@@ -1,0 +1,51 @@
+# signin-lab: `make run` serves the demo, `make test` runs the whole suite.
+# Both bootstrap .venv from uv.lock first (exactly the locked set) and are quick the second time.
+
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+VENV := .venv
+TOOLS := .tools
+UV_VERSION := 0.13.8
+UV := $(TOOLS)/bin/uv
+PY := $(VENV)/bin/python
+
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format lock
+
+help:
+	@echo "make run    serve the demo at http://$(HOST):$(PORT)/ (PORT=... to change)"
+	@echo "make test   lint, then the whole test suite (browser tests included)"
+	@echo "make format apply ruff's formatting and safe fixes"
+	@echo "make lock   re-resolve uv.lock after editing pyproject.toml"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	@$(PY) manage.py migrate --noinput -v0
+	@$(PY) manage.py demo_setup --host $(HOST) --port $(PORT)
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+lock: | $(UV)
+	$(UV) lock --python $(PYTHON)

@@ -1,0 +1,57 @@
+"""Writes about people: the functions pages, the API, admin and commands share."""
+
+import secrets
+from dataclasses import dataclass
+
+from allauth.account.models import EmailAddress
+from django.contrib.sites.models import Site
+from django.db import transaction
+
+from accounts.models import User
+
+DEMO_ADMIN_USERNAME = "admin"
+DEMO_ADMIN_EMAIL = "admin@example.com"
+
+
+@dataclass(frozen=True)
+class DemoAdmin:
+    """The demo administrator and, only when it was just set, the password in clear."""
+
+    user: User
+    created: bool
+    new_password: str | None
+
+
+@transaction.atomic
+def demo_admin_ensure(*, password: str | None = None) -> DemoAdmin:
+    """Make sure the demo superuser exists, with a verified email so allauth's sign-in accepts it.
+
+    With `password` (from DJANGO_SUPERUSER_PASSWORD) the account uses it; without, a new account
+    gets a random one, reported once through `new_password` and never stored in clear.
+    """
+    user = User.objects.filter(username=DEMO_ADMIN_USERNAME).first()
+    created = user is None
+    if user is None:
+        user = User(
+            username=DEMO_ADMIN_USERNAME,
+            email=DEMO_ADMIN_EMAIL,
+            is_staff=True,
+            is_superuser=True,
+        )
+    new_password = None
+    if created or (password and not user.check_password(password)):
+        new_password = password or secrets.token_urlsafe(12)
+        user.set_password(new_password)
+    user.save()
+    EmailAddress.objects.update_or_create(
+        user=user,
+        email=user.email,
+        defaults={"verified": True, "primary": True},
+    )
+    return DemoAdmin(user=user, created=created, new_password=new_password)
+
+
+def site_domain_set(*, domain: str, name: str) -> Site:
+    """Point the current Site (allauth builds absolute links from it) at `domain`."""
+    site, _ = Site.objects.update_or_create(pk=1, defaults={"domain": domain, "name": name})
+    return site
