@@ -4,6 +4,7 @@
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
+EMULATOR_PORT ?= 8001
 VENV := .venv
 TOOLS := .tools
 UV_VERSION := 0.13.8
@@ -19,6 +20,7 @@ export UV_NO_PROGRESS := 1
 
 help:
 	@echo "make run    serve the demo at http://$(HOST):$(PORT)/ (PORT=... to change)"
+	@echo "            with GitHub/Google emulators on localhost:$(EMULATOR_PORT) unless credentials are set"
 	@echo "make test   lint, then the whole test suite (browser tests included)"
 	@echo "make format apply ruff's formatting and safe fixes"
 	@echo "make lock   re-resolve uv.lock after editing pyproject.toml"
@@ -33,10 +35,19 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.synced
 
+# Providers without credentials get the emulators (on localhost, so cookies never mix with
+# the site's on 127.0.0.1); they stop with the server.
+run: export EMULATOR_URL := http://localhost:$(EMULATOR_PORT)
 run: install
 	@$(PY) manage.py migrate --noinput -v0
 	@$(PY) manage.py demo_setup --host $(HOST) --port $(PORT)
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@if [ -s var/emulator-clients.json ]; then \
+	  $(PY) -m emulators --host localhost --port $(EMULATOR_PORT) --clients var/emulator-clients.json & \
+	  trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	  $(PY) manage.py runserver $(HOST):$(PORT); \
+	else \
+	  $(PY) manage.py runserver $(HOST):$(PORT); \
+	fi
 
 test: install
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,14 @@
-"""Django admin for people."""
+"""Django admin for people and for the sign-in providers' registered applications."""
 
+from allauth.socialaccount.admin import SocialAppAdmin as AllauthSocialAppAdmin
+from allauth.socialaccount.admin import SocialAppForm as AllauthSocialAppForm
+from allauth.socialaccount.models import SocialApp, SocialToken
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from accounts.models import User
+from accounts.models import OAuthFlowRecord, User
 
 
 @admin.register(User)
@@ -12,3 +17,62 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_active", "is_staff", "is_superuser")
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("-date_joined",)
+
+
+class SocialAppForm(AllauthSocialAppForm):
+    """A provider's application, at most one per provider, its secret write-only."""
+
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: never shown again. Leave empty to keep the current secret.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        provider_key = cleaned.get("provider_id") or cleaned.get("provider")
+        if provider_key in settings.SIGNIN_PROVIDERS_FROM_ENVIRONMENT:
+            raise forms.ValidationError(
+                f"{provider_key} is configured from the environment; one application per "
+                "provider, so remove its environment variables first."
+            )
+        duplicates = SocialApp.objects.exclude(pk=self.instance.pk)
+        if cleaned.get("provider_id"):
+            duplicates = duplicates.filter(provider_id=cleaned["provider_id"])
+        else:
+            duplicates = duplicates.filter(provider=cleaned.get("provider"), provider_id="")
+        if duplicates.exists():
+            raise forms.ValidationError(
+                f"An application for {provider_key} is already registered: edit that one."
+            )
+        if not cleaned.get("secret"):
+            if not self.instance.pk:
+                self.add_error("secret", "A new application needs its client secret.")
+            else:
+                cleaned["secret"] = self.instance.secret
+        return cleaned
+
+
+admin.site.unregister(SocialApp)
+admin.site.unregister(SocialToken)
+
+
+@admin.register(SocialApp)
+class SocialAppAdmin(AllauthSocialAppAdmin):
+    form = SocialAppForm
+    list_display = ("name", "provider", "provider_id", "client_id")
+
+
+@admin.register(OAuthFlowRecord)
+class OAuthFlowRecordAdmin(admin.ModelAdmin):
+    list_display = ("user", "provider_name", "process", "completed_at")
+    list_filter = ("provider_id", "process")
+    search_fields = ("user__email", "user__username")
+    list_select_related = ("user",)
+    readonly_fields = [f.name for f in OAuthFlowRecord._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

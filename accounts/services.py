@@ -1,13 +1,21 @@
 """Writes about people: the functions pages, the API, admin and commands share."""
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from allauth.account.models import EmailAddress
 from django.contrib.sites.models import Site
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import OAuthFlowRecord, User
+
+if TYPE_CHECKING:
+    from accounts.flow_recording import FlowInProgress
+
+# Enough history to compare a few sign-ins; older records are dropped.
+OAUTH_FLOWS_KEPT_PER_USER = 10
 
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_EMAIL = "admin@example.com"
@@ -55,3 +63,24 @@ def site_domain_set(*, domain: str, name: str) -> Site:
     """Point the current Site (allauth builds absolute links from it) at `domain`."""
     site, _ = Site.objects.update_or_create(pk=1, defaults={"domain": domain, "name": name})
     return site
+
+
+@transaction.atomic
+def oauth_flow_record_save(
+    *, user: User, flow: "FlowInProgress", completed_at: dt.datetime
+) -> OAuthFlowRecord:
+    """Keep a completed flow's masked steps for its person, and only their newest few."""
+    record = OAuthFlowRecord.objects.create(
+        user=user,
+        provider_id=flow.provider_id,
+        provider_name=flow.provider_name,
+        process=flow.process,
+        started_at=dt.datetime.fromtimestamp(flow.started_at, tz=dt.UTC),
+        completed_at=completed_at,
+        steps=flow.steps,
+    )
+    stale = OAuthFlowRecord.objects.filter(user=user).values_list("pk", flat=True)[
+        OAUTH_FLOWS_KEPT_PER_USER:
+    ]
+    OAuthFlowRecord.objects.filter(pk__in=list(stale)).delete()
+    return record

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import environ
 
+from config.settings.providers import providers_from_environment, social_providers
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Files the running site writes for itself (development keys, the SQLite database); never committed.
 VAR_DIR = Path(environ.Env().str("SIGNIN_LAB_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -27,6 +29,10 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Cache: also holds rate-limit counters and the token denylist, so every process of one
+# deployment must share it (Redis in production; `filecache:///path` shares it on one machine).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://signin-lab")}
+
 # URLs
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -38,6 +44,7 @@ DJANGO_APPS = [
     "django.contrib.sessions",
     "django.contrib.sites",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.admin",
@@ -46,6 +53,11 @@ THIRD_PARTY_APPS = [
     "csp",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.usersessions",
 ]
 LOCAL_APPS = [
     "accounts",
@@ -59,7 +71,7 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "profile"
 
 # Passwords: Argon2id first; the others verify hashes made before a switch.
 PASSWORD_HASHERS = [
@@ -87,6 +99,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.UserSessionActivityMiddleware",
+    "accounts.flow_recording.OAuthFlowRecordingMiddleware",
 ]
 
 # Static files
@@ -160,6 +174,7 @@ LOGGING = {
 }
 
 # django-allauth
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
@@ -169,3 +184,22 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="https")
+
+# Third-party sign-in (allauth socialaccount). Starting a flow is a POST (LOGIN_ON_GET stays off);
+# provider emails count as verified only when the provider says so; provider tokens are never
+# written to the database (the live API demo keeps the access token in the server-side session).
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_QUERY_EMAIL = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env.float("SOCIALACCOUNT_REQUESTS_TIMEOUT", default=5)
+SOCIALACCOUNT_PROVIDERS = social_providers(env)
+# Providers whose application comes from the environment: admin may not register a second one.
+SIGNIN_PROVIDERS_FROM_ENVIRONMENT = providers_from_environment(env)
+# The emulators' base URL when development or tests use them; empty in production.
+EMULATOR_URL = ""
+
+# Open sessions (allauth usersessions): the sessions page shows when each was last seen.
+USERSESSIONS_TRACK_ACTIVITY = True

@@ -2,13 +2,15 @@
 
 import secrets
 
+from config.settings.providers import social_providers
+
 from .base import *
 from .base import VAR_DIR, env
 
 
-def _development_secret_key() -> str:
-    """A random key made on first run and kept in the ignored var/ folder, never a known default."""
-    path = VAR_DIR / "secret_key"
+def _development_secret(name: str) -> str:
+    """A random value made on first run, kept in the ignored var/ folder; never a known default."""
+    path = VAR_DIR / name
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(50))
@@ -17,7 +19,7 @@ def _development_secret_key() -> str:
 
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _development_secret_key()
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _development_secret("secret_key")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 EMAIL_BACKEND = env.str(
@@ -25,4 +27,9 @@ EMAIL_BACKEND = env.str(
 )
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http"
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Providers without credentials in the environment use the emulators that `make run` starts.
+EMULATOR_URL = env.str("EMULATOR_URL", default="http://localhost:8001")
+EMULATOR_CLIENTS_FILE = VAR_DIR / "emulator-clients.json"
+SOCIALACCOUNT_PROVIDERS = social_providers(
+    env, emulator_url=EMULATOR_URL, emulator_secret=_development_secret("emulator_client_secret")
+)

@@ -1,5 +1,7 @@
 """Test settings: pytest uses these (see [tool.pytest.ini_options] in pyproject.toml)."""
 
+from config.settings.providers import social_providers
+
 from .base import *
 from .base import env
 
@@ -15,8 +17,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http"
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -26,3 +26,16 @@ STORAGES = {
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The emulators run on a fixed loopback port during the test session (tests/emulator_process.py);
+# the live server for browser tests has a fixed address too, so redirect URIs can match exactly.
+EMULATOR_URL = env.str("EMULATOR_URL", default="http://localhost:18001")
+SOCIALACCOUNT_PROVIDERS = social_providers(
+    env,
+    emulator_url=EMULATOR_URL,
+    emulator_secret="test-emulator-client-secret",  # noqa: S106 -- shared with the test emulator
+    from_environment=False,
+)
+SIGNIN_PROVIDERS_FROM_ENVIRONMENT: set[str] = set()
+# Short, so the emulator's slow answer outlasts it without slowing the suite down.
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 1.0

@@ -24,7 +24,7 @@ def test_sign_in_with_a_password_shows_who_is_signed_in(live_server, page, user,
     page.get_by_role("link", name="Sign in").first.click()
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page.get_by_test_id("signed-in-as")).to_have_text(f"Signed in as {user.email}")
 

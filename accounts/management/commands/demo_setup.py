@@ -1,10 +1,13 @@
 """`manage.py demo_setup`: create what the local demo needs and print how to use it."""
 
+import json
 import os
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts.services import demo_admin_ensure, site_domain_set
+from config.settings.providers import emulator_clients
 
 
 class Command(BaseCommand):
@@ -19,10 +22,24 @@ class Command(BaseCommand):
         site_domain_set(domain=f"{host}:{port}", name="signin-lab")
         admin = demo_admin_ensure(password=os.environ.get("DJANGO_SUPERUSER_PASSWORD") or None)
 
+        clients = emulator_clients(settings.SOCIALACCOUNT_PROVIDERS, site_urls=[base_url])
+        clients_file = getattr(settings, "EMULATOR_CLIENTS_FILE", None)
+        if clients_file is not None:
+            if clients:
+                clients_file.write_text(json.dumps(clients, indent=2))
+                clients_file.chmod(0o600)
+            else:
+                clients_file.unlink(missing_ok=True)
+
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"signin-lab is starting at {base_url}/"))
         self.stdout.write(f"  Open {base_url}/ and choose Sign in.")
         self.stdout.write(f"  Django admin: {base_url}/admin/")
+        for client in clients:
+            self.stdout.write(
+                f"  {client['provider'].title()}: no credentials in the environment, so the "
+                f"local emulator at {settings.EMULATOR_URL} stands in (pick a demo identity there)."
+            )
         if admin.new_password and os.environ.get("DJANGO_SUPERUSER_PASSWORD"):
             self.stdout.write(
                 f"  Admin: username '{admin.user.username}' (or {admin.user.email}), "

@@ -1,0 +1,77 @@
+"""allauth adapters: the one place where this project changes allauth's behaviour."""
+
+import logging
+
+import requests
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp, SocialLogin
+from django.http import HttpRequest
+
+from accounts.flow_recording import mark_flow_failed, record_provider_exchange
+from accounts.sign_in_errors import sign_in_problem
+
+logger = logging.getLogger(__name__)
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """Third-party sign-in: one application per provider, safe linking, recorded HTTP exchanges."""
+
+    def list_apps(
+        self, request: HttpRequest | None, provider=None, client_id=None
+    ) -> list[SocialApp]:
+        """At most one application per provider, so allauth's `get_app` can never find two.
+
+        Precedence: the environment, then Django admin, then the local emulators. Admin refuses a
+        second SocialApp for a provider (accounts.admin); this keeps run time safe regardless.
+        """
+        by_provider: dict[str, list[SocialApp]] = {}
+        for app in super().list_apps(request, provider=provider, client_id=client_id):
+            by_provider.setdefault(app.provider_id or app.provider, []).append(app)
+        return [self._preferred_app(apps) for apps in by_provider.values()]
+
+    @staticmethod
+    def _preferred_app(apps: list[SocialApp]) -> SocialApp:
+        configured = [app for app in apps if app.pk is None and not app.settings.get("emulator")]
+        admin = sorted((app for app in apps if app.pk is not None), key=lambda app: app.pk)
+        emulated = [app for app in apps if app.settings.get("emulator")]
+        return (configured or admin or emulated)[0]
+
+    def authenticate_by_email(self, sociallogin: SocialLogin):
+        """Join an existing account only when its own copy of the email is verified too.
+
+        allauth matches a provider's verified email against local accounts and, failing a verified
+        one, also an unverified one. Joining that account would let whoever registered the address
+        first (without proving it) share the account: pre-account hijacking. Such a person is sent
+        to allauth's sign-up form instead, which says the address is taken and what to do.
+        """
+        match = super().authenticate_by_email(sociallogin)
+        if match is None:
+            return None
+        user, email = match
+        if not EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists():
+            return None
+        return match
+
+    def get_requests_session(self) -> requests.Session:
+        """allauth's session for provider calls, with each exchange added to the recorded flow."""
+        session = super().get_requests_session()
+        session.hooks["response"].append(record_provider_exchange)
+        return session
+
+    def on_authentication_error(
+        self, request, provider, error=None, exception=None, extra_context=None
+    ) -> None:
+        """Explain the failure in plain words; log its kind, never the provider's answer."""
+        problem = sign_in_problem(
+            provider=provider, error=error, exception=exception, context=extra_context or {}
+        )
+        mark_flow_failed(request)
+        logger.warning(
+            "sign-in with %s failed: %s", getattr(provider, "id", provider), problem.kind
+        )
+        if extra_context is not None:
+            extra_context["problem"] = problem
+        super().on_authentication_error(
+            request, provider, error=error, exception=exception, extra_context=extra_context
+        )

@@ -1,0 +1,33 @@
+"""Forms of the account pages."""
+
+import random
+
+from django import forms
+
+from accounts.flow_recording import STEP_TITLES
+
+
+class FlowOrderForm(forms.Form):
+    """The seven OAuth steps shuffled; the learner gives each its position, 1 to 7."""
+
+    def __init__(self, *args, seed: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        titles = [STEP_TITLES[number] for number in sorted(STEP_TITLES)]
+        random.Random(seed).shuffle(titles)  # noqa: S311 -- a quiz order, not a secret
+        choices = [("", "—")] + [(str(n), str(n)) for n in range(1, len(titles) + 1)]
+        for index, title in enumerate(titles):
+            self.fields[f"step_{index}"] = forms.TypedChoiceField(
+                label=title, choices=choices, coerce=int
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        positions = [value for name, value in cleaned.items() if name.startswith("step_")]
+        if len(positions) == len(STEP_TITLES) and len(set(positions)) != len(positions):
+            raise forms.ValidationError("Give each step a different position.")
+        return cleaned
+
+    def answer(self) -> list[str]:
+        """The step titles in the order the learner put them."""
+        by_position = {self.cleaned_data[name]: field.label for name, field in self.fields.items()}
+        return [by_position[position] for position in sorted(by_position)]

@@ -1,0 +1,30 @@
+"""Middleware of the accounts app."""
+
+from allauth.usersessions.models import UserSession
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+
+# How stale "last seen" on the sessions page may be; allauth's own middleware writes every request.
+ACTIVITY_INTERVAL_SECONDS = 60
+
+
+class UserSessionActivityMiddleware:
+    """allauth's session tracking (IP, browser, last seen), written at most once a minute.
+
+    allauth's UserSessionsMiddleware updates the session's row on every authenticated request;
+    this does the same update once per interval per session, so a signed-in request costs one
+    cache lookup instead of two or three queries.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session_key = request.session.session_key
+        if (
+            session_key
+            and request.user.is_authenticated
+            and cache.add(f"usersession-seen:{session_key}", 1, ACTIVITY_INTERVAL_SECONDS)
+        ):
+            UserSession.objects.create_from_request(request)
+        return self.get_response(request)

@@ -1,0 +1,115 @@
+"""The account pages: profile (with the recorded OAuth flow), the flow exercise, sessions."""
+
+import secrets
+from http import HTTPStatus
+
+from allauth.socialaccount.adapter import get_adapter
+from allauth.socialaccount.forms import DisconnectForm
+from allauth.usersessions.internal.flows.sessions import end_sessions
+from allauth.usersessions.models import UserSession
+from allauth.usersessions.views import ListUserSessionsView
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django.views.generic.edit import FormView
+
+from accounts import selectors
+from accounts.forms import FlowOrderForm
+from accounts.provider_api import provider_api_call
+
+FLOW_EXERCISE_SEED_SESSION_KEY = "accounts.flow_exercise_seed"
+
+
+def _profile_context(request: HttpRequest, **extra) -> dict:
+    return {
+        "sign_in_method": selectors.sign_in_method_current(request=request),
+        "connected": selectors.connected_accounts(request=request, user=request.user),
+        "providers": get_adapter().list_providers(request),
+        "flow": selectors.oauth_flow_latest(user=request.user),
+        "provider_token": selectors.provider_token_in_session(request=request),
+        **extra,
+    }
+
+
+@login_required
+def profile_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/profile.html", _profile_context(request))
+
+
+@login_required
+@require_POST
+def provider_api_call_view(request: HttpRequest) -> HttpResponse:
+    """Use the provider access token held in this session to call the provider's API, live."""
+    held = selectors.provider_token_in_session(request=request)
+    if held is None:
+        messages.error(request, "This session holds no provider access token: sign in again.")
+        return redirect("profile")
+    call = provider_api_call(provider_id=held["provider_id"], access_token=held["token"])
+    return render(request, "accounts/profile.html", _profile_context(request, call=call))
+
+
+@login_required
+@require_POST
+def disconnect_view(request: HttpRequest) -> HttpResponse:
+    """Disconnect a provider through allauth's form, which refuses to remove the last way in."""
+    form = DisconnectForm(data=request.POST, request=request)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "The account was disconnected.")
+    else:
+        for error in form.non_field_errors() or ["Choose an account to disconnect."]:
+            messages.error(request, error)
+    return redirect("profile")
+
+
+@login_required
+def flow_exercise_view(request: HttpRequest) -> HttpResponse:
+    """Put the seven OAuth steps in order; checked against this person's own recorded flow."""
+    seed = request.session.setdefault(FLOW_EXERCISE_SEED_SESSION_KEY, secrets.randbelow(10**6))
+    expected = selectors.flow_step_order(user=request.user)
+    form = FlowOrderForm(request.POST or None, seed=seed)
+    result = None
+    status = HTTPStatus.OK
+    if request.method == "POST":
+        if form.is_valid():
+            answer = form.answer()
+            result = {
+                "correct": answer == expected,
+                "rows": [
+                    {"position": i, "yours": mine, "recorded": theirs, "ok": mine == theirs}
+                    for i, (mine, theirs) in enumerate(zip(answer, expected, strict=True), 1)
+                ],
+            }
+        else:
+            status = HTTPStatus.BAD_REQUEST
+    context = {
+        "form": form,
+        "result": result,
+        "flow": selectors.oauth_flow_latest(user=request.user),
+    }
+    return render(request, "accounts/flow_exercise.html", context, status=status)
+
+
+@login_required
+@require_POST
+def usersession_end_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Sign out one session of the signed-in person (the current one signs this browser out)."""
+    session = get_object_or_404(UserSession, pk=pk, user=request.user)
+    is_current = session.is_current()
+    end_sessions(request, [session])
+    if is_current:
+        return redirect("home")
+    messages.success(request, "That session was signed out.")
+    return redirect("usersessions_list")
+
+
+class UserSessionListView(ListUserSessionsView):
+    """allauth's sessions page, listing the sessions in one query instead of one per row."""
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = FormView.get_context_data(self, **kwargs)
+        sessions = selectors.user_sessions_open(user=self.request.user)
+        context.update(sessions=sessions, session_count=len(sessions), show_last_seen_at=True)
+        return context

@@ -1,0 +1,107 @@
+"""/accounts/sessions/: your open sessions, and signing one or all others out."""
+
+from http import HTTPStatus
+
+import pytest
+from allauth.usersessions.models import UserSession
+from django.contrib.sessions.models import Session
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in_client(user, password, agent: str) -> Client:
+    client = Client(HTTP_USER_AGENT=agent, REMOTE_ADDR="203.0.113.7")
+    client.post("/accounts/login/", {"login": user.email, "password": password})
+    return client
+
+
+def test_the_sessions_page_lists_each_open_session_with_device_ip_and_last_seen(user, password):
+    laptop = signed_in_client(user, password, "Laptop Browser/1.0")
+    signed_in_client(user, password, "Phone Browser/2.0")
+
+    html = laptop.get("/accounts/sessions/").content.decode()
+
+    assert "Laptop Browser/1.0" in html
+    assert "Phone Browser/2.0" in html
+    assert "203.0.113.7" in html
+    assert "This browser" in html
+
+
+def test_signing_out_another_session_ends_it_at_once(user, password):
+    laptop = signed_in_client(user, password, "Laptop")
+    phone = signed_in_client(user, password, "Phone")
+    phone_session = UserSession.objects.get(user=user, user_agent="Phone")
+
+    response = laptop.post(f"/accounts/sessions/{phone_session.pk}/end/")
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert phone.get("/accounts/profile/").status_code == HTTPStatus.FOUND
+    assert laptop.get("/accounts/profile/").status_code == HTTPStatus.OK
+
+
+def test_sign_out_all_other_sessions(user, password):
+    laptop = signed_in_client(user, password, "Laptop")
+    phone = signed_in_client(user, password, "Phone")
+    tablet = signed_in_client(user, password, "Tablet")
+
+    laptop.post("/accounts/sessions/")
+
+    assert phone.get("/accounts/profile/").status_code == HTTPStatus.FOUND
+    assert tablet.get("/accounts/profile/").status_code == HTTPStatus.FOUND
+    assert laptop.get("/accounts/profile/").status_code == HTTPStatus.OK
+
+
+def test_nobody_can_end_someone_elses_session(user, password):
+    from tests.factories import UserFactory
+
+    other = UserFactory()
+    signed_in_client(other, password, "Other")
+    theirs = UserSession.objects.get(user=other)
+    mine = signed_in_client(user, password, "Mine")
+
+    response = mine.post(f"/accounts/sessions/{theirs.pk}/end/")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert UserSession.objects.filter(pk=theirs.pk).exists()
+
+
+def test_ending_a_session_needs_a_post_with_csrf(user, password):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    session = UserSession.objects.create(
+        user=user, ip="127.0.0.1", session_key="k" * 32, user_agent="x"
+    )
+
+    assert client.get(f"/accounts/sessions/{session.pk}/end/").status_code == 405
+    assert client.post(f"/accounts/sessions/{session.pk}/end/").status_code == 403
+
+
+def test_the_sessions_list_costs_the_same_queries_for_one_or_many_sessions(
+    user, password, django_assert_max_num_queries
+):
+    laptop = signed_in_client(user, password, "Laptop")
+    laptop.get("/accounts/sessions/")
+    for n in range(5):
+        signed_in_client(user, password, f"Device {n}")
+
+    with django_assert_max_num_queries(6) as context:
+        response = laptop.get("/accounts/sessions/")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.content.decode().count("data-session=") == 6
+    listing = [q for q in context.captured_queries if "usersession" in q["sql"].lower()]
+    assert len(listing) == 1
+
+
+def test_a_session_ended_elsewhere_is_purged_from_the_list(user, password):
+    laptop = signed_in_client(user, password, "Laptop")
+    phone = signed_in_client(user, password, "Phone")
+    # The session store forgets the phone's session (expiry, a flush) behind allauth's back.
+    Session.objects.filter(session_key=phone.session.session_key).delete()
+    assert UserSession.objects.filter(user=user).count() == 2
+
+    html = laptop.get("/accounts/sessions/").content.decode()
+
+    assert html.count("data-session=") == 1
+    assert UserSession.objects.filter(user=user).count() == 1
