@@ -29,7 +29,7 @@ class ConnectedAccount:
 
 def sign_in_method_current(*, request: HttpRequest) -> dict[str, Any] | None:
     """How this session was signed in (allauth records each authentication in the session)."""
-    records = get_authentication_records(request)
+    records = get_authentication_records(request, request.user)
     if not records:
         return None
     record = records[-1]

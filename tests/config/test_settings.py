@@ -68,3 +68,17 @@ def test_argon2_is_the_first_hasher_outside_tests():
 
 def test_the_custom_user_model_is_in_use():
     assert settings.AUTH_USER_MODEL == "accounts.User"
+
+
+def test_production_never_points_a_provider_at_the_emulators():
+    code = (
+        "import json; from django.conf import settings; "
+        "print(settings.EMULATOR_URL == '' and 'emulator' not in json.dumps("
+        "settings.SOCIALACCOUNT_PROVIDERS))"
+    )
+
+    result = run_manage(
+        "shell", "--no-imports", "-c", code, env={**PRODUCTION_ENV, "EMULATOR_URL": "http://x"}
+    )
+
+    assert result.stdout.strip() == "True", result.stderr

@@ -1,0 +1,99 @@
+"""/accounts/profile/ and the flow exercise, for a person who signed in with a password."""
+
+from http import HTTPStatus
+
+import pytest
+from allauth.socialaccount.models import SocialAccount
+
+from accounts.flow_recording import STEP_TITLES
+from accounts.forms import FlowOrderForm
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signed_in(client, user, password):
+    client.post("/accounts/login/", {"login": user.email, "password": password})
+    return client
+
+
+def test_the_profile_needs_a_signed_in_person(client):
+    response = client.get("/accounts/profile/")
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_the_profile_says_who_you_are_and_how_you_signed_in(signed_in, user):
+    html = signed_in.get("/accounts/profile/").content.decode()
+
+    assert user.email in html
+    assert "your email and password" in html
+    assert "No provider is connected" in html
+    assert "/accounts/github/login/?process=connect" in html
+
+
+def test_the_last_way_to_sign_in_cannot_be_disconnected(signed_in, user):
+    user.set_unusable_password()
+    user.save()
+    signed_in.force_login(user)
+    account = SocialAccount.objects.create(user=user, provider="github", uid="1001")
+
+    response = signed_in.post("/accounts/profile/disconnect/", {"account": account.pk}, follow=True)
+
+    assert SocialAccount.objects.filter(pk=account.pk).exists()
+    assert "no password" in response.content.decode().lower()
+
+
+def test_a_provider_can_be_disconnected_when_a_password_remains(signed_in, user):
+    account = SocialAccount.objects.create(user=user, provider="github", uid="1001")
+
+    signed_in.post("/accounts/profile/disconnect/", {"account": account.pk})
+
+    assert not SocialAccount.objects.filter(pk=account.pk).exists()
+
+
+def test_the_provider_api_demo_needs_a_token_in_the_session(signed_in):
+    response = signed_in.post("/accounts/profile/provider-api/", follow=True)
+
+    assert "holds no provider access token" in response.content.decode()
+
+
+def answer_in_order(seed: int, order: list[str]) -> dict[str, str]:
+    form = FlowOrderForm(seed=seed)
+    return {name: str(order.index(field.label) + 1) for name, field in form.fields.items()}
+
+
+def test_the_exercise_accepts_the_seven_steps_in_order(signed_in):
+    signed_in.get("/accounts/profile/flow-exercise/")
+    seed = signed_in.session["accounts.flow_exercise_seed"]
+    canonical = [STEP_TITLES[n] for n in sorted(STEP_TITLES)]
+
+    response = signed_in.post(
+        "/accounts/profile/flow-exercise/", answer_in_order(seed, canonical)
+    )
+
+    assert "Right: that is the order your sign-in took" in response.content.decode()
+
+
+def test_the_exercise_shows_which_steps_are_out_of_place(signed_in):
+    signed_in.get("/accounts/profile/flow-exercise/")
+    seed = signed_in.session["accounts.flow_exercise_seed"]
+    canonical = [STEP_TITLES[n] for n in sorted(STEP_TITLES)]
+    swapped = [canonical[0], canonical[1], canonical[4], canonical[3], canonical[2], *canonical[5:]]
+
+    html = signed_in.post("/accounts/profile/flow-exercise/", answer_in_order(seed, swapped))
+    html = html.content.decode()
+
+    assert "Not quite" in html
+    assert html.count('class="row-bad"') == 2
+
+
+def test_the_exercise_refuses_a_position_given_twice(signed_in):
+    signed_in.get("/accounts/profile/flow-exercise/")
+    data = {f"step_{i}": "1" for i in range(7)}
+
+    response = signed_in.post("/accounts/profile/flow-exercise/", data)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "different position" in response.content.decode()
