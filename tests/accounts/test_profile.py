@@ -69,9 +69,7 @@ def test_the_exercise_accepts_the_seven_steps_in_order(signed_in):
     seed = signed_in.session["accounts.flow_exercise_seed"]
     canonical = [STEP_TITLES[n] for n in sorted(STEP_TITLES)]
 
-    response = signed_in.post(
-        "/accounts/profile/flow-exercise/", answer_in_order(seed, canonical)
-    )
+    response = signed_in.post("/accounts/profile/flow-exercise/", answer_in_order(seed, canonical))
 
     assert "Right: that is the order your sign-in took" in response.content.decode()
 
