@@ -2,13 +2,42 @@
 
 from allauth.socialaccount.admin import SocialAppAdmin as AllauthSocialAppAdmin
 from allauth.socialaccount.admin import SocialAppForm as AllauthSocialAppForm
-from allauth.socialaccount.models import SocialApp, SocialToken
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+from allauth.usersessions.models import UserSession
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from accounts.models import OAuthFlowRecord, User
+from accounts.models import AuditEvent, OAuthFlowRecord, User
+from accounts.services import user_deactivate, user_sessions_end_all
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class SocialAccountInline(ReadOnlyInline):
+    model = SocialAccount
+    fields = ("provider", "uid", "last_login", "date_joined")
+    readonly_fields = fields
+    verbose_name = "connected account"
+
+
+class UserSessionInline(ReadOnlyInline):
+    model = UserSession
+    fields = ("created_at", "last_seen_at", "ip", "user_agent")
+    readonly_fields = fields
+    verbose_name = "open session"
+    show_change_link = False
 
 
 @admin.register(User)
@@ -17,6 +46,39 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_active", "is_staff", "is_superuser")
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("-date_joined",)
+    inlines = [SocialAccountInline, UserSessionInline]
+    actions = ["sign_out_everywhere", "deactivate"]
+
+    @admin.action(description="Sign out of every session")
+    def sign_out_everywhere(self, request, queryset) -> None:
+        ended = sum(user_sessions_end_all(user=user, actor=request.user) for user in queryset)
+        self.message_user(request, f"{ended} session(s) signed out.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate (and sign out everywhere)")
+    def deactivate(self, request, queryset) -> None:
+        for user in queryset:
+            user_deactivate(user=user, actor=request.user)
+        self.message_user(request, f"{queryset.count()} user(s) deactivated.", messages.SUCCESS)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Admins read the audit log; nobody adds, edits or deletes an event here."""
+
+    list_display = ("at", "action", "subject", "actor", "ip")
+    list_filter = ("action",)
+    search_fields = ("subject__email", "actor__email", "ip")
+    list_select_related = ("subject", "actor")
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class SocialAppForm(AllauthSocialAppForm):

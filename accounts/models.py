@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 
 class User(AbstractUser):
@@ -34,3 +35,37 @@ class OAuthFlowRecord(models.Model):
     @property
     def duration_ms(self) -> float:
         return (self.completed_at - self.started_at).total_seconds() * 1000
+
+
+class AuditEvent(models.Model):
+    """Who did what to whom, and when: sign-ins, admin actions, token events. Append-only."""
+
+    class Action(models.TextChoices):
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        SIGN_OUT = "sign_out", "Signed out"
+        SESSIONS_ENDED = "sessions_ended", "Every session signed out"
+        TOKENS_REVOKED = "tokens_revoked", "Every token revoked"
+        USER_DEACTIVATED = "user_deactivated", "User deactivated"
+        TOKEN_ISSUED = "token_issued", "Token issued"
+        TOKEN_REFRESHED = "token_refreshed", "Token refreshed"
+        TOKEN_REVOKED = "token_revoked", "Token revoked"
+        REFRESH_REUSE_DETECTED = "refresh_reuse_detected", "Refresh token reuse detected"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    subject = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["subject", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action}"

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from allauth.account.models import EmailAddress
+from allauth.usersessions.adapter import get_adapter as get_usersessions_adapter
+from allauth.usersessions.models import UserSession
 from django.contrib.sites.models import Site
 from django.db import transaction
 
-from accounts.models import OAuthFlowRecord, User
+from accounts.models import AuditEvent, OAuthFlowRecord, User
 
 if TYPE_CHECKING:
     from accounts.flow_recording import FlowInProgress
@@ -84,3 +86,40 @@ def oauth_flow_record_save(
     ]
     OAuthFlowRecord.objects.filter(pk__in=list(stale)).delete()
     return record
+
+
+def audit_event_record(
+    *,
+    action: AuditEvent.Action,
+    subject: User | None,
+    actor: User | None = None,
+    ip: str | None = None,
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append one event to the audit log. `detail` must hold no secret: it is shown to admins."""
+    return AuditEvent.objects.create(
+        action=action, subject=subject, actor=actor, ip=ip, detail=detail or {}
+    )
+
+
+@transaction.atomic
+def user_sessions_end_all(*, user: User, actor: User | None) -> int:
+    """Sign the person out of every session at once; returns how many were open."""
+    sessions = list(UserSession.objects.filter(user=user))
+    get_usersessions_adapter().end_sessions(sessions)
+    audit_event_record(
+        action=AuditEvent.Action.SESSIONS_ENDED,
+        subject=user,
+        actor=actor,
+        detail={"sessions": len(sessions)},
+    )
+    return len(sessions)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, actor: User | None) -> None:
+    """Stop the person signing in at all: inactive, and every session ended."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    user_sessions_end_all(user=user, actor=actor)
+    audit_event_record(action=AuditEvent.Action.USER_DEACTIVATED, subject=user, actor=actor)

@@ -13,3 +13,19 @@ def password() -> str:
 @pytest.fixture
 def user(db):
     return UserFactory()
+
+
+@pytest.fixture
+def admin_user(db):
+    """A superuser with a TOTP authenticator, as the admin requires (config.admin)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    TOTP.activate(admin, generate_totp_secret())
+    return admin
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client

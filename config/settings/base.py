@@ -47,7 +47,7 @@ DJANGO_APPS = [
     "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    "config.apps.SigninLabAdminConfig",
 ]
 THIRD_PARTY_APPS = [
     "csp",
@@ -58,6 +58,7 @@ THIRD_PARTY_APPS = [
     "allauth.socialaccount.providers.google",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.usersessions",
+    "allauth.mfa",
 ]
 LOCAL_APPS = [
     "accounts",
@@ -200,6 +201,10 @@ SOCIALACCOUNT_PROVIDERS = social_providers(env)
 SIGNIN_PROVIDERS_FROM_ENVIRONMENT = providers_from_environment(env)
 # The emulators' base URL when development or tests use them; empty in production.
 EMULATOR_URL = ""
+
+# Second factor (allauth mfa): TOTP with recovery codes; required for staff (config.admin).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "signin-lab"
 
 # Open sessions (allauth usersessions): the sessions page shows when each was last seen.
 USERSESSIONS_TRACK_ACTIVITY = True

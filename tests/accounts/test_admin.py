@@ -6,17 +6,9 @@ import pytest
 from allauth.socialaccount.models import SocialApp
 from django.contrib.sites.models import Site
 
-from tests.factories import UserFactory
-
 pytestmark = pytest.mark.django_db
 
 ADD_URL = "/admin/socialaccount/socialapp/add/"
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def form_data(**overrides) -> dict:

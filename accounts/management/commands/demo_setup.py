@@ -34,7 +34,10 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"signin-lab is starting at {base_url}/"))
         self.stdout.write(f"  Open {base_url}/ and choose Sign in.")
-        self.stdout.write(f"  Django admin: {base_url}/admin/")
+        self.stdout.write(
+            f"  Django admin: {base_url}/admin/ (sign in, then add an authenticator app: "
+            "the admin opens only with a second factor)"
+        )
         for client in clients:
             self.stdout.write(
                 f"  {client['provider'].title()}: no credentials in the environment, so the "

@@ -1,0 +1,59 @@
+"""The audit log: sign-ins and admin actions recorded; admins read it but cannot change it."""
+
+from http import HTTPStatus
+
+import pytest
+from django.test import Client
+
+from accounts.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sign_in_sign_out_and_a_failed_attempt_are_recorded(client, user, password):
+    client.post("/accounts/login/", {"login": user.email, "password": "wrong-password!"})
+    client.post("/accounts/login/", {"login": user.email, "password": password})
+    client.post("/accounts/logout/")
+
+    actions = list(AuditEvent.objects.order_by("at").values_list("action", flat=True))
+    assert actions == ["sign_in_failed", "sign_in", "sign_out"]
+    failed = AuditEvent.objects.get(action="sign_in_failed")
+    assert failed.detail == {"login": user.email}
+    assert "wrong-password!" not in str(AuditEvent.objects.values_list("detail", flat=True))
+
+
+def test_admin_signs_a_user_out_everywhere_at_once(admin_client, admin_user, user, password):
+    phone = Client()
+    phone.post("/accounts/login/", {"login": user.email, "password": password})
+
+    admin_client.post(
+        "/admin/accounts/user/",
+        {"action": "sign_out_everywhere", "_selected_action": [user.pk]},
+    )
+
+    assert phone.get("/accounts/profile/").status_code == HTTPStatus.FOUND
+    event = AuditEvent.objects.get(action="sessions_ended")
+    assert (event.subject, event.actor, event.detail) == (user, admin_user, {"sessions": 1})
+
+
+def test_admin_deactivates_a_user(admin_client, admin_user, user, password):
+    phone = Client()
+    phone.post("/accounts/login/", {"login": user.email, "password": password})
+
+    admin_client.post(
+        "/admin/accounts/user/", {"action": "deactivate", "_selected_action": [user.pk]}
+    )
+
+    user.refresh_from_db()
+    assert not user.is_active
+    assert phone.get("/accounts/profile/").status_code == HTTPStatus.FOUND
+    assert AuditEvent.objects.filter(action="user_deactivated", subject=user).exists()
+
+
+def test_admins_can_read_the_audit_log_but_not_change_it(admin_client, user):
+    event = AuditEvent.objects.create(action="sign_in", subject=user)
+
+    assert admin_client.get("/admin/accounts/auditevent/").status_code == HTTPStatus.OK
+    assert admin_client.get(f"/admin/accounts/auditevent/{event.pk}/change/").status_code == 200
+    assert admin_client.get("/admin/accounts/auditevent/add/").status_code == 403
+    assert admin_client.post(f"/admin/accounts/auditevent/{event.pk}/delete/").status_code == 403

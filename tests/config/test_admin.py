@@ -1,0 +1,61 @@
+"""The admin site: entered through allauth's sign-in, and only with a second factor."""
+
+from http import HTTPStatus
+
+import pytest
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_admin_login_goes_through_the_sites_sign_in(client):
+    """allauth's rate limits and MFA stage apply only on its own sign-in (secure_admin_login)."""
+    response = client.get("/admin/login/?next=/admin/")
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == "/accounts/login/?next=%2Fadmin%2F"
+
+
+def test_staff_without_a_second_factor_are_sent_to_set_one_up(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.get("/admin/")
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"].startswith("/accounts/2fa/totp/activate/")
+
+
+def test_staff_with_a_second_factor_get_in(admin_client):
+    assert admin_client.get("/admin/").status_code == HTTPStatus.OK
+
+
+def test_a_signed_in_non_staff_person_is_refused(client, user):
+    client.force_login(user)
+
+    assert client.get("/admin/login/").status_code == HTTPStatus.FORBIDDEN
+
+
+def test_staff_sign_in_asks_for_the_code_then_opens_the_admin(client, password):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    secret = generate_totp_secret()
+    TOTP.activate(staff, secret)
+
+    response = client.post(
+        "/accounts/login/", {"login": staff.email, "password": password, "next": "/admin/"}
+    )
+    assert response["Location"] == "/accounts/2fa/authenticate/"
+    assert "_auth_user_id" not in client.session
+
+    code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+    response = client.post("/accounts/2fa/authenticate/", {"code": code})
+
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == HTTPStatus.OK
