@@ -5,6 +5,16 @@ import pytest
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def empty_caches():
+    """Each test starts with empty caches: rate-limit counters and denylists never leak across
+    tests, nor across runs when the cache is a Redis server (CI's second pass)."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+
+
 @pytest.fixture
 def password() -> str:
     return DEFAULT_PASSWORD

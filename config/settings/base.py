@@ -50,6 +50,7 @@ DJANGO_APPS = [
     "config.apps.SigninLabAdminConfig",
 ]
 THIRD_PARTY_APPS = [
+    "corsheaders",
     "csp",
     "allauth",
     "allauth.account",
@@ -93,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -153,6 +155,18 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     },
 }
+
+# Client addresses: behind N trusted proxies the client is the Nth address from the right of
+# X-Forwarded-For; anything a client writes further left is ignored, so a forged header can
+# neither hide an address nor reset a rate limit. 0 (no proxy): REMOTE_ADDR only.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
+# Cross-origin API use (a single-page app elsewhere): only the listed origins, only the API,
+# never with cookies: such clients send a bearer token, so session cookies stay same-site.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(api/|\.well-known/).*$"
+CORS_ALLOW_CREDENTIALS = False
 
 # Email
 EMAIL_BACKEND = env.str(

@@ -12,12 +12,17 @@ ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "x7!kq2-production-like-secret-for-the-deploy-check-0123456789abcdef",
     "DJANGO_ALLOWED_HOSTS": "signin.example.com",
-    "DATABASE_URL": "sqlite:////tmp/signin-lab-deploy-check.sqlite3",
+    "DATABASE_URL": "postgres://signin:unused@127.0.0.1:5432/signin",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CACHE_"))
+    }
     return subprocess.run(  # noqa: S603 -- fixed argv, our own interpreter and manage.py
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -29,7 +34,7 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize("missing", list(PRODUCTION_ENV))
 def test_production_refuses_to_start_without_a_required_variable(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
 
