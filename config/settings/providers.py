@@ -51,6 +51,9 @@ def social_providers(
             "SCOPE": ["openid", "profile", "email"],
             "AUTH_PARAMS": {"access_type": "online", "prompt": "select_account"},
             "OAUTH_PKCE_ENABLED": True,
+            # Ask userinfo (step 7) when the ID token lacks a picture; otherwise the signed ID
+            # token alone says who the person is.
+            "FETCH_USERINFO": True,
         },
         "openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": []},
     }
