@@ -28,3 +28,19 @@ class UserSessionActivityMiddleware:
         ):
             UserSession.objects.create_from_request(request)
         return self.get_response(request)
+
+
+class ProviderFormActionMiddleware:
+    """Add the origins a page's provider buttons post to (see `allow_forms_to_reach`) to its CSP."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        origins = getattr(request, "provider_form_action_origins", None)
+        if origins:
+            update = getattr(response, "_csp_update", None) or {}
+            update["form-action"] = [*update.get("form-action", []), *sorted(origins)]
+            response._csp_update = update
+        return response

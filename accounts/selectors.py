@@ -35,7 +35,8 @@ def sign_in_method_current(*, request: HttpRequest) -> dict[str, Any] | None:
     record = records[-1]
     if record.get("method") == "socialaccount":
         provider = get_adapter().get_provider(request, record["provider"])
-        return {"method": "provider", "provider": provider.name, "at": record.get("at")}
+        name = (provider.app.name if provider.app else "") or provider.name
+        return {"method": "provider", "provider": name, "at": record.get("at")}
     return {"method": record.get("method", "unknown"), "at": record.get("at")}
 
 

@@ -7,6 +7,10 @@ from allauth.socialaccount.providers.base.constants import AuthError
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from django.core.exceptions import PermissionDenied
 
+# allauth's fixed wording when the token endpoint gave no token; what follows it is the provider's
+# answer, which is never shown or logged.
+TOKEN_ERROR_PREFIX = "Error retrieving access token"  # noqa: S105 -- a message, not a secret
+
 
 @dataclass(frozen=True)
 class SignInProblem:
@@ -56,6 +60,12 @@ def sign_in_problem(*, provider, error, exception, context: dict) -> SignInProbl
             "It was not the JSON the OAuth protocol calls for. Try again in a moment.",
         )
     if isinstance(exception, requests.HTTPError):
+        return SignInProblem(
+            "provider_error",
+            f"{name} answered with an error",
+            "Its API failed while the site asked who you are. Try again in a moment.",
+        )
+    if isinstance(exception, OAuth2Error) and not str(exception).startswith(TOKEN_ERROR_PREFIX):
         return SignInProblem(
             "provider_error",
             f"{name} answered with an error",

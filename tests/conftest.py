@@ -1,8 +1,48 @@
 """Fixtures every test package can use."""
 
+from urllib.parse import urlsplit
+
 import pytest
 
+from config.settings.providers import emulator_clients
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+# Browser tests' live server has a fixed address (pyproject addopts) so the emulators can hold
+# exact redirect URIs for it, as a real provider's registration would.
+LIVE_SERVER_URL = "http://127.0.0.1:18000"
+# An OpenID Connect provider that admin adds with no code: the Google emulator's discovery document.
+OIDC_PROVIDER_ID = "in-house"
+OIDC_CLIENT = {
+    "provider": "google",
+    "client_id": "in-house-oidc-client",
+    "client_secret": "in-house-oidc-secret",
+    "redirect_uris": [
+        f"{site}/accounts/oidc/{OIDC_PROVIDER_ID}/login/callback/"
+        for site in ("http://testserver", LIVE_SERVER_URL)
+    ],
+}
+# Longer than SOCIALACCOUNT_REQUESTS_TIMEOUT in the test settings: the slow identity times out.
+EMULATOR_SLOW_SECONDS = 2.0
+
+
+@pytest.fixture(scope="session")
+def emulator(django_test_environment) -> str:
+    """The GitHub and Google emulators in their own process, for the whole session: base URL."""
+    from django.conf import settings
+
+    from tests.emulator_process import running_emulator
+
+    clients = emulator_clients(
+        settings.SOCIALACCOUNT_PROVIDERS, site_urls=["http://testserver", LIVE_SERVER_URL]
+    )
+    address = urlsplit(settings.EMULATOR_URL)
+    with running_emulator(
+        host=address.hostname,
+        port=address.port,
+        clients=[*clients, OIDC_CLIENT],
+        slow_seconds=EMULATOR_SLOW_SECONDS,
+    ) as base_url:
+        yield base_url
 
 
 @pytest.fixture(autouse=True)

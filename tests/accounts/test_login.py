@@ -77,3 +77,14 @@ def test_the_session_id_changes_at_sign_in(client, user, password):
 
     assert client.session.session_key != before
     assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_the_policy_lets_provider_buttons_reach_only_their_authorization_endpoints(
+    client, settings
+):
+    """CSP form-action also governs the redirect after a form's POST (here, to the provider)."""
+    login_policy = client.get("/accounts/login/")["Content-Security-Policy"]
+    home_policy = client.get("/")["Content-Security-Policy"]
+
+    assert f"form-action 'self' {settings.EMULATOR_URL}" in login_policy
+    assert "form-action 'self';" in home_policy + ";"

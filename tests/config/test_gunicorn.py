@@ -12,7 +12,7 @@ from tests.config.test_health import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_access_log_leaves_out_query_strings():
+def test_the_access_log_leaves_out_query_strings(tmp_path):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
@@ -22,6 +22,7 @@ def test_the_access_log_leaves_out_query_strings():
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "GUNICORN_BIND": f"127.0.0.1:{port}",
             "WEB_CONCURRENCY": "1",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
         },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
