@@ -1,0 +1,57 @@
+"""Any standard OpenID Connect provider, added in Django admin with no code, signs people in.
+
+The Google emulator's discovery document stands in for an in-house provider (Keycloak, Okta...).
+"""
+
+from http import HTTPStatus
+
+import pytest
+from allauth.socialaccount.models import SocialAccount, SocialApp
+
+from tests.accounts.oauth_driver import consent, flow_start
+from tests.conftest import OIDC_CLIENT, OIDC_PROVIDER_ID
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("emulator")]
+
+
+@pytest.fixture
+def oidc_app(admin_client, emulator):
+    """Registered the way an admin does it: the SocialApp form, nothing else."""
+    response = admin_client.post(
+        "/admin/socialaccount/socialapp/add/",
+        {
+            "provider": "openid_connect",
+            "provider_id": OIDC_PROVIDER_ID,
+            "name": "In-house sign-in",
+            "client_id": OIDC_CLIENT["client_id"],
+            "secret": OIDC_CLIENT["client_secret"],
+            "key": "",
+            "settings": f'{{"server_url": "{emulator}/google"}}',
+            "sites": [1],
+        },
+    )
+    assert response.status_code == HTTPStatus.FOUND, response.content.decode()
+    admin_client.post("/accounts/logout/")
+    return SocialApp.objects.get(provider_id=OIDC_PROVIDER_ID)
+
+
+def test_the_provider_appears_on_the_login_page(client, oidc_app):
+    html = client.get("/accounts/login/").content.decode()
+
+    assert f'action="/accounts/oidc/{OIDC_PROVIDER_ID}/login/?process=login"' in html
+    assert "Sign in with In-house sign-in" in html
+
+
+def test_a_person_signs_in_through_it_with_pkce_and_the_flow_is_recorded(client, oidc_app):
+    start = flow_start(client, f"oidc/{OIDC_PROVIDER_ID}")
+    assert "code_challenge_method=S256" in start.authorize_url
+    answer = consent(start.authorize_url, {"identity": "alan"})
+
+    response = client.get(answer.callback_path)
+
+    assert response.status_code == HTTPStatus.FOUND
+    account = SocialAccount.objects.get(provider=OIDC_PROVIDER_ID)
+    assert account.user.email == "alan@example.com"
+    assert client.session["_auth_user_id"] == str(account.user.pk)
+    record = account.user.oauth_flows.get()
+    assert record.steps[0]["detail"]["registered_in"] == "Django admin (SocialApp)"
