@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 from emulators.avatars import avatar_response
 from emulators.clients import ClientRegistry
@@ -71,6 +72,8 @@ class Control:
                 "providers": ["github", "google"],
                 "clients": len(self._clients),
                 "public_url": self._options.public_url,
+                # Lets whoever started this process tell it from another one on the same port.
+                "pid": os.getpid(),
             },
             headers={"Cache-Control": "no-store"},
         )

@@ -7,20 +7,10 @@ import pytest
 from config.settings.providers import emulator_clients
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
-# Browser tests' live server has a fixed address (pyproject addopts) so the emulators can hold
-# exact redirect URIs for it, as a real provider's registration would.
-LIVE_SERVER_URL = "http://127.0.0.1:18000"
 # An OpenID Connect provider that admin adds with no code: the Google emulator's discovery document.
 OIDC_PROVIDER_ID = "in-house"
-OIDC_CLIENT = {
-    "provider": "google",
-    "client_id": "in-house-oidc-client",
-    "client_secret": "in-house-oidc-secret",
-    "redirect_uris": [
-        f"{site}/accounts/oidc/{OIDC_PROVIDER_ID}/login/callback/"
-        for site in ("http://testserver", LIVE_SERVER_URL)
-    ],
-}
+OIDC_CLIENT_ID = "in-house-oidc-client"
+OIDC_CLIENT_SECRET = "in-house-oidc-secret"
 # Longer than SOCIALACCOUNT_REQUESTS_TIMEOUT in the test settings: the slow identity times out.
 EMULATOR_SLOW_SECONDS = 2.0
 
@@ -32,14 +22,21 @@ def emulator(django_test_environment) -> str:
 
     from tests.emulator_process import running_emulator
 
-    clients = emulator_clients(
-        settings.SOCIALACCOUNT_PROVIDERS, site_urls=["http://testserver", LIVE_SERVER_URL]
-    )
+    # The test client's host and the browser tests' live server: exact redirect URIs for both.
+    sites = ["http://testserver", settings.LIVE_SERVER_URL]
+    oidc_client = {
+        "provider": "google",
+        "client_id": OIDC_CLIENT_ID,
+        "client_secret": OIDC_CLIENT_SECRET,
+        "redirect_uris": [
+            f"{site}/accounts/oidc/{OIDC_PROVIDER_ID}/login/callback/" for site in sites
+        ],
+    }
     address = urlsplit(settings.EMULATOR_URL)
     with running_emulator(
         host=address.hostname,
         port=address.port,
-        clients=[*clients, OIDC_CLIENT],
+        clients=[*emulator_clients(settings.SOCIALACCOUNT_PROVIDERS, site_urls=sites), oidc_client],
         slow_seconds=EMULATOR_SLOW_SECONDS,
     ) as base_url:
         yield base_url

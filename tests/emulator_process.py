@@ -81,10 +81,14 @@ def start_emulator(
         if process.poll() is not None:
             raise RuntimeError(f"the emulator exited ({process.returncode}):\n{started.log()}")
         try:
-            if requests.get(f"{started.url}/_emulator/health", timeout=1).ok:
-                return started
+            health = requests.get(f"{started.url}/_emulator/health", timeout=1)
         except requests.ConnectionError:
-            pass
+            health = None
+        if health is not None and health.ok:
+            if health.json().get("pid") != process.pid:
+                started.stop()
+                raise RuntimeError(f"another emulator already answers on port {port}")
+            return started
         time.sleep(0.05)
     started.stop()
     raise RuntimeError(f"the emulator did not answer within {STARTUP_SECONDS}s:\n{started.log()}")

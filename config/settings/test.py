@@ -1,5 +1,8 @@
 """Test settings: pytest uses these (see [tool.pytest.ini_options] in pyproject.toml)."""
 
+import os
+import socket
+
 from config.settings.providers import social_providers
 
 from .base import *
@@ -27,9 +30,18 @@ STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
-# The emulators run on a fixed loopback port during the test session (tests/emulator_process.py);
-# the live server for browser tests has a fixed address too, so redirect URIs can match exactly.
-EMULATOR_URL = env.str("EMULATOR_URL", default="http://localhost:18001")
+
+def _free_loopback_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]
+
+
+# Each test run picks free loopback ports for the emulators (tests/emulator_process.py) and the
+# browser tests' live server, so runs side by side never meet. Both are known before the
+# emulators start, so the emulators hold exact redirect URIs for the live server too.
+EMULATOR_URL = env.str("EMULATOR_URL", default=f"http://localhost:{_free_loopback_port()}")
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", f"127.0.0.1:{_free_loopback_port()}")
+LIVE_SERVER_URL = "http://" + os.environ["DJANGO_LIVE_TEST_SERVER_ADDRESS"]
 SOCIALACCOUNT_PROVIDERS = social_providers(
     env,
     emulator_url=EMULATOR_URL,

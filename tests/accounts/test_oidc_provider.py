@@ -9,7 +9,7 @@ import pytest
 from allauth.socialaccount.models import SocialAccount, SocialApp
 
 from tests.accounts.oauth_driver import consent, flow_start
-from tests.conftest import OIDC_CLIENT, OIDC_PROVIDER_ID
+from tests.conftest import OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_PROVIDER_ID
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("emulator")]
 
@@ -23,8 +23,8 @@ def oidc_app(admin_client, emulator):
             "provider": "openid_connect",
             "provider_id": OIDC_PROVIDER_ID,
             "name": "In-house sign-in",
-            "client_id": OIDC_CLIENT["client_id"],
-            "secret": OIDC_CLIENT["client_secret"],
+            "client_id": OIDC_CLIENT_ID,
+            "secret": OIDC_CLIENT_SECRET,
             "key": "",
             "settings": f'{{"server_url": "{emulator}/google"}}',
             "sites": [1],
