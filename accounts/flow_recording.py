@@ -55,6 +55,12 @@ def mask(value: str) -> str:
     return f"{prefix}…({len(value)} characters, masked)"
 
 
+def masked_authorization(header: str) -> str:
+    """`token gho_…(40 characters, masked)`: the scheme stays readable, the credential does not."""
+    scheme, _, credential = header.partition(" ")
+    return f"{scheme} {mask(credential)}" if credential else mask(header)
+
+
 def masked_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return {key: mask(val) if key in SECRET_FIELDS and val else val for key, val in fields.items()}
 
@@ -131,7 +137,7 @@ def record_provider_exchange(response: requests.Response, *args, **kwargs) -> No
             7,
             {
                 "request": f"{request.method} {request.url}",
-                "authorization": mask(request.headers.get("Authorization", "")),
+                "authorization": masked_authorization(request.headers.get("Authorization", "")),
                 "status": response.status_code,
                 "answer": trimmed(_json_or_text(response)),
             },

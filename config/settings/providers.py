@@ -111,6 +111,7 @@ def emulator_clients(providers: dict[str, dict[str, Any]], *, site_urls: list[st
                 clients.append(
                     {
                         "provider": provider,
+                        "name": "signin-lab",
                         "client_id": app["client_id"],
                         "client_secret": app["secret"],
                         "redirect_uris": [

@@ -60,7 +60,9 @@ def test_the_seven_steps_are_recorded_in_order_with_secrets_masked(client, emula
     assert steps[3]["parameters"]["code_challenge"]
     assert "code_verifier" in steps[5]["parameters"]
     assert steps[6]["answer"]["access_token"].endswith("characters, masked)")
-    assert any(step["detail"]["request"].endswith("/user") for step in record.steps[6:])
+    api_calls = [step["detail"] for step in record.steps[6:]]
+    assert any(call["request"].endswith("/user") for call in api_calls)
+    assert api_calls[0]["authorization"].startswith("token gho_…(")
     stored = json.dumps(record.steps)
     assert EMULATOR_SECRET not in stored
     assert answer.code not in stored

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts.services import demo_admin_ensure, site_domain_set
-from config.settings.providers import emulator_clients
+from config.settings.providers import PROVIDER_NAMES, emulator_clients
 
 
 class Command(BaseCommand):
@@ -40,8 +40,8 @@ class Command(BaseCommand):
         )
         for client in clients:
             self.stdout.write(
-                f"  {client['provider'].title()}: no credentials in the environment, so the "
-                f"local emulator at {settings.EMULATOR_URL} stands in (pick a demo identity there)."
+                f"  {PROVIDER_NAMES[client['provider']]}: no credentials in the environment, so "
+                f"the local emulator at {settings.EMULATOR_URL} stands in (pick an identity there)."
             )
         if admin.new_password and os.environ.get("DJANGO_SUPERUSER_PASSWORD"):
             self.stdout.write(
