@@ -14,3 +14,5 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("healthz", healthz_view, name="healthz"),
 ]
+
+handler500 = "config.outages.server_error_view"

@@ -1,0 +1,106 @@
+"""With the database or the cache down, pages and the API answer 503 clearly; then they recover.
+
+Real failures on real servers: gunicorn on a database file that cannot be opened, or a Redis
+address where nothing listens; then the dependency comes back and the same processes serve again.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from http import HTTPStatus
+
+import pytest
+import requests
+
+from tests.servers import (
+    ROOT,
+    free_port,
+    http,
+    redis_server_binary,
+    running_gunicorn,
+    running_redis,
+)
+
+
+def migrate(database_url: str) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": database_url,
+        },
+        check=True,
+        timeout=120,
+    )
+
+
+def sign_in_attempt(base_url: str) -> requests.Response:
+    """Load the sign-in form, then post it with its CSRF token, as a browser does."""
+    browser = requests.Session()
+    form = browser.get(f"{base_url}/accounts/login/", timeout=10).text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    return browser.post(
+        f"{base_url}/accounts/login/",
+        data={"csrfmiddlewaretoken": token, "login": "a@b.example", "password": "not-this-one"},
+        timeout=10,
+    )
+
+
+def test_a_database_outage_answers_503_then_the_site_recovers_without_a_restart(tmp_path):
+    folder = tmp_path / "database"
+    database_url = f"sqlite:///{folder}/db.sqlite3"
+
+    with running_gunicorn({"DATABASE_URL": database_url}) as server:
+        page = http(f"{server.url}/accounts/login/")
+        health = http(f"{server.url}/healthz")
+
+        folder.mkdir()
+        migrate(database_url)
+        recovered = http(f"{server.url}/accounts/login/")
+        recovered_health = http(f"{server.url}/healthz")
+
+    assert page.status == HTTPStatus.SERVICE_UNAVAILABLE
+    assert "The database is unavailable" in page.body
+    assert page.headers["Retry-After"] == "30"
+    assert json.loads(health.body)["checks"]["database"] == "down"
+    assert recovered.status == HTTPStatus.OK
+    assert recovered_health.status == HTTPStatus.OK
+    log = server.output[0]
+    assert "Traceback" not in log
+    assert "(database unavailable: OperationalError)" in log
+
+
+@pytest.fixture
+def redis_binary():
+    if redis_server_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs redis-server (.ci/run installs it)")
+        pytest.skip("no redis-server here: apt-get install redis-server")
+
+
+@pytest.mark.usefixtures("redis_binary")
+def test_a_cache_outage_answers_503_then_the_site_recovers_without_a_restart(tmp_path):
+    database_url = f"sqlite:///{tmp_path}/db.sqlite3"
+    migrate(database_url)
+    redis_port = free_port()
+    env = {"DATABASE_URL": database_url, "CACHE_URL": f"redis://127.0.0.1:{redis_port}/0"}
+
+    with running_gunicorn(env) as server:
+        # Signing in counts attempts in the cache (rate limits), so it needs the cache.
+        sign_in = sign_in_attempt(server.url)
+        health = http(f"{server.url}/healthz")
+        with running_redis(redis_port):
+            recovered_health = http(f"{server.url}/healthz")
+            recovered_sign_in = sign_in_attempt(server.url)
+
+    assert sign_in.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert "The cache is unavailable" in sign_in.text
+    assert json.loads(health.body)["checks"] == {"database": "ok", "cache": "down"}
+    assert recovered_health.status == HTTPStatus.OK
+    assert recovered_sign_in.status_code == HTTPStatus.OK
+    assert "not correct" in recovered_sign_in.text
+    assert "Traceback" not in server.output[0]

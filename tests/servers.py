@@ -1,0 +1,109 @@
+"""Real servers for tests: the project under gunicorn, and Redis, on free loopback ports."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STARTUP_SECONDS = 20.0
+
+
+def free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+def http(url: str, *, data: bytes | None = None, headers: dict | None = None) -> Answer:
+    """One request with the standard library (no client-side retries or cookies)."""
+    request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return Answer(response.status, dict(response.headers), response.read().decode())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, dict(error.headers), error.read().decode())
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    output: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def running_gunicorn(env: dict[str, str], *, workers: int = 1) -> Iterator[Server]:
+    """The project under gunicorn with config/gunicorn.py; `output` holds its log once stopped."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": str(workers),
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    server = Server(f"http://127.0.0.1:{port}", process)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            assert process.poll() is None, "gunicorn exited at start-up"
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=20)
+        server.output.append(output)
+
+
+def redis_server_binary() -> str | None:
+    return shutil.which("redis-server")
+
+
+@contextmanager
+def running_redis(port: int) -> Iterator[str]:
+    """A throwaway Redis server on `port` (no persistence); yields its URL."""
+    process = subprocess.Popen(  # noqa: S603 -- Debian's redis-server
+        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
