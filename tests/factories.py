@@ -23,3 +23,14 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified_email(self, create: bool, extracted: bool | None, **kwargs) -> None:
         if create and extracted is not False:
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+
+
+class NoteFactory(factory.django.DjangoModelFactory):
+    """A note of the API (api.models.Note), owned by a new person unless one is given."""
+
+    class Meta:
+        model = "api.Note"
+
+    owner = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"Note {n}")
+    body = "Something worth writing down."

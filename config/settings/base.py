@@ -1,5 +1,6 @@
 """Settings shared by every environment; each value is read from the environment through `env`."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -60,9 +61,13 @@ THIRD_PARTY_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "allauth.usersessions",
     "allauth.mfa",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 LOCAL_APPS = [
     "accounts",
+    "api",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -230,3 +235,79 @@ MFA_TOTP_ISSUER = "signin-lab"
 
 # Open sessions (allauth usersessions): the sessions page shows when each was last seen.
 USERSESSIONS_TRACK_ACTIVITY = True
+
+# The bearer-token API (api/): Django REST framework, simplejwt and the JWT keys.
+# Tokens are signed with an asymmetric key from api.keys (RS256, chosen by bench/jwt_algorithms.py),
+# never with SECRET_KEY; their public halves are published at /.well-known/jwks.json.
+REST_FRAMEWORK = {
+    # Bearer first: its challenge is the one a 401 carries (RFC 6750 section 3).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exception_handler.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "token_address": env.str("API_TOKEN_RATE_PER_ADDRESS", default="60/min"),
+        "token_account": env.str("API_TOKEN_RATE_PER_ACCOUNT", default="20/hour"),
+    },
+    # The same trusted-proxy count as allauth: a forged X-Forwarded-For cannot reset a limit.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SIMPLE_JWT = {
+    "ALGORITHM": "RS256",
+    # api.keys holds the keys; simplejwt's own backend, which would sign with this, is never used.
+    "SIGNING_KEY": None,
+    "ISSUER": env.str("JWT_ISSUER", default="signin-lab"),
+    "AUDIENCE": env.str("JWT_AUDIENCE", default="signin-lab-api"),
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_TOKEN_SECONDS", default=300)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(
+        seconds=env.int("JWT_REFRESH_TOKEN_SECONDS", default=24 * 60 * 60)
+    ),
+    "LEEWAY": env.int("JWT_LEEWAY_SECONDS", default=0),
+    "ROTATE_REFRESH_TOKENS": True,
+    "UPDATE_LAST_LOGIN": False,
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "sub",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "AUTH_TOKEN_CLASSES": ("api.tokens.AccessToken",),
+    "TOKEN_USER_CLASS": "api.authentication.BearerUser",
+}
+# Signing keys: a folder of PEM files and their keys.json (rotated by `manage.py jwt_rotate_key`),
+# or one PEM in JWT_SIGNING_KEY_PEM. Development and tests make the folder on first use.
+JWT_SIGNING_KEYS_DIR = env.str("JWT_SIGNING_KEYS_DIR", default=str(VAR_DIR / "jwt-keys"))
+JWT_SIGNING_KEY_PEM = env.str("JWT_SIGNING_KEY_PEM", default="")
+JWT_PREVIOUS_PUBLIC_KEYS_PEM = env.str("JWT_PREVIOUS_PUBLIC_KEYS_PEM", default="")
+JWT_GENERATE_MISSING_KEYS = True
+# Each process re-reads the key folder this often, and at most this often on meeting an unknown kid.
+JWT_KEYS_RELOAD_SECONDS = env.int("JWT_KEYS_RELOAD_SECONDS", default=60)
+JWT_UNKNOWN_KID_RELOAD_SECONDS = env.int("JWT_UNKNOWN_KID_RELOAD_SECONDS", default=5)
+JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300)
+# Access tokens as nested JWTs (signed, then encrypted: JWE dir + A256GCM) under their own key.
+JWT_ENCRYPT_ACCESS_TOKENS = env.bool("JWT_ENCRYPT_ACCESS_TOKENS", default=False)
+JWT_ENCRYPTION_KEY = env.str("JWT_ENCRYPTION_KEY", default="")
+# A token family's "last used" time is written at most this often.
+JWT_LAST_USED_RESOLUTION_SECONDS = 60
+# The largest JSON body the API reads; its documents are small.
+API_MAX_BODY_BYTES = 64 * 1024
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "signin-lab API",
+    "DESCRIPTION": (
+        "Bearer-token (JWT) API next to server-session sign-in. Obtain a token pair at "
+        "/api/auth/token/, then send the access token as `Authorization: Bearer <token>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf_spectacular_sidecar's static files: no CDN, and 'self' under the CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Tokens typed into the page stay in memory, never in localStorage.
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "deepLinking": True},
+}

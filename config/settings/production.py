@@ -64,3 +64,21 @@ STORAGES = {
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend"
 )
+
+# The bearer-token API: signing keys come from a provisioned folder (JWT_SIGNING_KEYS_DIR, made and
+# rotated by `manage.py jwt_rotate_key`) or one PEM (JWT_SIGNING_KEY_PEM); never generated here.
+JWT_SIGNING_KEYS_DIR = env.str("JWT_SIGNING_KEYS_DIR", default="")
+JWT_GENERATE_MISSING_KEYS = False
+_missing_jwt = []
+if not (JWT_SIGNING_KEYS_DIR or env.str("JWT_SIGNING_KEY_PEM", default="")):
+    _missing_jwt.append("JWT_SIGNING_KEYS_DIR")
+if env.bool("JWT_ENCRYPT_ACCESS_TOKENS", default=False) and not env.str(
+    "JWT_ENCRYPTION_KEY", default=""
+):
+    _missing_jwt.append("JWT_ENCRYPTION_KEY")
+if _missing_jwt:
+    sys.exit(
+        "config.settings.production: missing required environment variable(s): "
+        + ", ".join(_missing_jwt)
+        + " (see .env.example)"
+    )

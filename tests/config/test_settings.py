@@ -9,19 +9,31 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION_ENV = {
-    "DJANGO_SECRET_KEY": "x7!kq2-production-like-secret-for-the-deploy-check-0123456789abcdef",
-    "DJANGO_ALLOWED_HOSTS": "signin.example.com",
-    "DATABASE_URL": "postgres://signin:unused@127.0.0.1:5432/signin",
-    "REDIS_URL": "redis://127.0.0.1:6379/0",
-}
+REQUIRED = [
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "JWT_SIGNING_KEYS_DIR",
+]
+
+
+@pytest.fixture
+def production_env(tmp_path) -> dict[str, str]:
+    return {
+        "DJANGO_SECRET_KEY": "x7!kq2-production-like-secret-for-the-deploy-check-0123456789abcdef",
+        "DJANGO_ALLOWED_HOSTS": "signin.example.com",
+        "DATABASE_URL": "postgres://signin:unused@127.0.0.1:5432/signin",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "JWT_SIGNING_KEYS_DIR": str(tmp_path / "jwt-keys"),
+    }
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CACHE_"))
+        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CACHE_", "JWT_"))
     }
     return subprocess.run(  # noqa: S603 -- fixed argv, our own interpreter and manage.py
         [sys.executable, "manage.py", *args],
@@ -34,9 +46,9 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("missing", list(PRODUCTION_ENV))
-def test_production_refuses_to_start_without_a_required_variable(missing):
-    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+@pytest.mark.parametrize("missing", REQUIRED)
+def test_production_refuses_to_start_without_a_required_variable(production_env, missing):
+    env = {k: v for k, v in production_env.items() if k != missing}
 
     result = run_manage("check", env=env)
 
@@ -48,8 +60,8 @@ def test_production_refuses_to_start_without_a_required_variable(missing):
     assert "Traceback" not in result.stderr
 
 
-def test_production_passes_the_deploy_check():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+def test_production_passes_the_deploy_check(production_env):
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env)
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
@@ -75,7 +87,7 @@ def test_the_custom_user_model_is_in_use():
     assert settings.AUTH_USER_MODEL == "accounts.User"
 
 
-def test_production_never_points_a_provider_at_the_emulators():
+def test_production_never_points_a_provider_at_the_emulators(production_env):
     code = (
         "import json; from django.conf import settings; "
         "print(settings.EMULATOR_URL == '' and 'emulator' not in json.dumps("
@@ -83,7 +95,7 @@ def test_production_never_points_a_provider_at_the_emulators():
     )
 
     result = run_manage(
-        "shell", "--no-imports", "-c", code, env={**PRODUCTION_ENV, "EMULATOR_URL": "http://x"}
+        "shell", "--no-imports", "-c", code, env={**production_env, "EMULATOR_URL": "http://x"}
     )
 
     assert result.stdout.strip() == "True", result.stderr

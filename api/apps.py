@@ -1,0 +1,13 @@
+"""App configuration: connects the receivers that revoke tokens when an account changes."""
+
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    name = "api"
+    verbose_name = "Bearer-token API"
+
+    def ready(self) -> None:
+        from api import receivers
+
+        receivers.connect()

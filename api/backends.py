@@ -1,0 +1,126 @@
+"""simplejwt's token backend for this API: signs with the current key, verifies strictly.
+
+Signing puts the key's kid and an explicit type in the header (RFC 8725 section 3.11). Verifying
+accepts exactly one algorithm, issuer and audience (RFC 8725 sections 3.1, 3.8, 3.9), finds the key
+by kid among the keys it publishes and nowhere else (section 3.10), and refuses any token naming a
+key source in its header. Every refusal is a RejectedTokenError with its reason.
+"""
+
+from typing import Any
+
+import jwt
+from rest_framework_simplejwt import settings as jwt_settings
+from rest_framework_simplejwt.backends import TokenBackend
+
+from api.keys import key_store
+from api.token_errors import RejectedTokenError, Rejection
+
+# A nested (encrypted) access token is about 1.4 KB; nothing this API issues comes near this.
+MAX_TOKEN_LENGTH = 8 * 1024
+# Header parameters that point at a key: this API never follows one, so a token carrying one is
+# not one of ours.
+KEY_SOURCE_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
+# The JOSE `typ` of each token type: RFC 9068's for access tokens, our own for refresh tokens.
+TYPE_HEADERS = {"access": "at+jwt", "refresh": "refresh+jwt"}
+FAMILY_CLAIM = "fid"
+REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti", "sub", "token_type", FAMILY_CLAIM]
+
+# PyJWT's errors, most specific first, and the reason each one means.
+PYJWT_REJECTIONS: list[tuple[type[Exception], Rejection]] = [
+    (jwt.ExpiredSignatureError, Rejection.EXPIRED),
+    (jwt.ImmatureSignatureError, Rejection.NOT_YET_VALID),
+    (jwt.InvalidIssuerError, Rejection.ISSUER_INVALID),
+    (jwt.InvalidAudienceError, Rejection.AUDIENCE_INVALID),
+    (jwt.InvalidSignatureError, Rejection.SIGNATURE_INVALID),
+    (jwt.InvalidAlgorithmError, Rejection.ALGORITHM_NOT_ALLOWED),
+    (jwt.DecodeError, Rejection.MALFORMED),
+    (jwt.InvalidTokenError, Rejection.CLAIMS_INVALID),
+]
+
+
+class KeyStoreTokenBackend(TokenBackend):
+    """Reads the algorithm, issuer, audience and leeway from simplejwt's settings at call time."""
+
+    def __init__(self) -> None:
+        self.json_encoder = None
+        self.jwks_client = None
+
+    @property
+    def algorithm(self) -> str:
+        return jwt_settings.api_settings.ALGORITHM
+
+    @property
+    def issuer(self) -> str:
+        return jwt_settings.api_settings.ISSUER
+
+    @property
+    def audience(self) -> str:
+        return jwt_settings.api_settings.AUDIENCE
+
+    @property
+    def leeway(self) -> int:
+        return jwt_settings.api_settings.LEEWAY
+
+    def encode(self, payload: dict[str, Any]) -> str:
+        """Sign `payload`, with our issuer and audience, under the current signing key."""
+        key = key_store().signing_key()
+        headers = {"kid": key.kid, "typ": TYPE_HEADERS[payload["token_type"]]}
+        claims = {**payload, "iss": self.issuer, "aud": self.audience}
+        return jwt.encode(claims, key.private_key, algorithm=self.algorithm, headers=headers)
+
+    def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
+        """The verified claims of `token`. This backend always verifies, whatever `verify` says."""
+        raw = token_text(token)
+        try:
+            header = jwt.get_unverified_header(raw)
+        except jwt.PyJWTError:
+            raise RejectedTokenError(Rejection.MALFORMED) from None
+        if header.get("alg") != self.algorithm:
+            raise RejectedTokenError(Rejection.ALGORITHM_NOT_ALLOWED)
+        if KEY_SOURCE_HEADERS & header.keys():
+            raise RejectedTokenError(Rejection.HEADER_NOT_ALLOWED)
+        kid = header.get("kid")
+        key = key_store().verifying_key(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise RejectedTokenError(Rejection.KEY_UNKNOWN)
+        try:
+            claims = jwt.decode(
+                raw,
+                key.public_key,
+                algorithms=[self.algorithm],
+                issuer=self.issuer,
+                audience=self.audience,
+                leeway=self.leeway,
+                options={"require": REQUIRED_CLAIMS, "strict_aud": True},
+            )
+        except jwt.PyJWTError as error:
+            raise RejectedTokenError(pyjwt_rejection(error)) from None
+        except (ValueError, TypeError, OverflowError):
+            raise RejectedTokenError(Rejection.CLAIMS_INVALID) from None
+        if header.get("typ") != TYPE_HEADERS.get(claims["token_type"]):
+            raise RejectedTokenError(Rejection.TYPE_INVALID)
+        return claims
+
+
+def token_text(token: Any) -> str:
+    """The token as text, refused early if it cannot be one of ours."""
+    if isinstance(token, bytes):
+        try:
+            token = token.decode("ascii")
+        except UnicodeDecodeError:
+            raise RejectedTokenError(Rejection.MALFORMED) from None
+    if not isinstance(token, str) or not token.isascii():
+        raise RejectedTokenError(Rejection.MALFORMED)
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise RejectedTokenError(Rejection.TOO_LONG)
+    return token
+
+
+def pyjwt_rejection(error: Exception) -> Rejection:
+    for error_class, rejection in PYJWT_REJECTIONS:
+        if isinstance(error, error_class):
+            return rejection
+    return Rejection.MALFORMED
+
+
+token_backend = KeyStoreTokenBackend()

@@ -1,0 +1,60 @@
+"""The API's own errors: each a status, a stable code and a message (api.exception_handler
+answers them, and every other error, in the API's one JSON shape)."""
+
+from rest_framework import exceptions, status
+
+from api.token_errors import Rejection
+
+REALM = "api"
+BEARER_CHALLENGE = f'Bearer realm="{REALM}"'
+
+
+class ApiError(exceptions.APIException):
+    """Base of the API's own errors: each sets a status, a stable code and a message."""
+
+
+class InvalidCredentialsError(ApiError):
+    """Unknown account, wrong password or inactive account: one answer for all three."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "invalid_credentials"
+    default_detail = "No active account matches these credentials."
+
+
+class EmailNotVerifiedError(ApiError):
+    """Right password, but the account's email address still awaits confirmation."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "email_not_verified"
+    default_detail = "Confirm your email address before asking for API tokens."
+
+
+class RequestTooLargeError(ApiError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = "The request body is larger than this API accepts."
+
+
+class CsrfFailedError(exceptions.PermissionDenied):
+    """A session-authenticated unsafe request without a valid CSRF token."""
+
+    default_code = "csrf_failed"
+    default_detail = "CSRF check failed: send the X-CSRFToken header with the csrftoken cookie."
+
+
+class InvalidTokenError(ApiError):
+    """A refused token, with the reason as its code."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "token_invalid"
+
+    def __init__(self, rejection: Rejection) -> None:
+        self.rejection = rejection
+        super().__init__(detail=rejection.message, code=rejection.value)
+
+    @property
+    def challenge(self) -> str:
+        return (
+            f'Bearer realm="{REALM}", error="invalid_token", '
+            f'error_description="{self.rejection.message}"'
+        )

@@ -1,0 +1,94 @@
+"""Token families (what a person sees as one API token) and the notes the API serves.
+
+No token is stored, raw or hashed: a family row holds only the jti of the one refresh token that
+may be exchanged next, which is what rotation and reuse detection need (RFC 9700 section 4.14.2).
+"""
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class TokenFamilyQuerySet(models.QuerySet):
+    def for_user(self, user_id: int) -> "TokenFamilyQuerySet":
+        return self.filter(user_id=user_id)
+
+    def live(self, *, now: dt.datetime) -> "TokenFamilyQuerySet":
+        """Families whose tokens can still be used: not revoked, refresh token not expired."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now)
+
+
+class TokenFamily(models.Model):
+    """Every token issued from one sign-in (or one token made on the tokens page), across
+    refresh rotations. Revoking the family revokes all of them."""
+
+    class Origin(models.TextChoices):
+        PASSWORD = "password", "Username or email and password"
+        SESSION = "session", "Made from a signed-in session"
+
+    class RevokeReason(models.TextChoices):
+        REVOKED = "revoked", "Revoked"
+        REVOKED_ALL = "revoked_all", "Revoked with all the others"
+        REUSED = "reused", "A spent refresh token was used again"
+        PASSWORD_CHANGED = "password_changed", "The password changed"
+        DEACTIVATED = "deactivated", "The account was deactivated"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_families"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    origin = models.CharField(max_length=20, choices=Origin.choices)
+    # The jti of the only refresh token of this family that may be exchanged next; empty when the
+    # family never had a refresh token (an access token made for the comparison page).
+    current_jti = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField()
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=20, choices=RevokeReason.choices, blank=True)
+
+    objects = TokenFamilyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "token families"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.get_origin_display()} ({self.user})"
+
+    def state(self, *, now: dt.datetime) -> str:
+        """active, expired, revoked or reused: what the tokens page shows."""
+        if self.revoked_at is not None:
+            return "reused" if self.revoked_reason == self.RevokeReason.REUSED else "revoked"
+        return "active" if self.expires_at > now else "expired"
+
+
+class NoteQuerySet(models.QuerySet):
+    def for_owner(self, owner_id: int) -> "NoteQuerySet":
+        return self.filter(owner_id=owner_id)
+
+
+class Note(models.Model):
+    """A short text that belongs to one person; nobody else can see or change it."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(max_length=10_000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = NoteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-created_at", "-id"])]
+
+    def __str__(self) -> str:
+        return self.title

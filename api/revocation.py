@@ -1,0 +1,96 @@
+"""Revocation marks in the shared cache, checked on every bearer request with one `get_many`.
+
+Marks are keyed on what a verified token says, never on the token text:
+
+- `api:revoked:jti:<jti>`: one access token revoked by itself (RFC 7009), until it expires;
+- `api:revoked:fid:<family id>`: every token of a family (revoked, reused, revoke-all);
+- `api:revoked:user:<user id>`: the user's "not before": tokens issued in an earlier second.
+
+A family or user mark lives as long as the refresh lifetime, the longest any token it refuses can
+live. The database stays the authority for refresh tokens (api.models.TokenFamily); the cache
+marks make the same decision reach access tokens at once, in every process that shares the cache.
+The user mark needs no list of families, but `iat` counts whole seconds, so revoke-all also marks
+each family it revokes: together they refuse the tokens issued earlier in the very same second.
+
+`api:used:fid:<family id>` rides along in the same `get_many`: while it is present, the family's
+last-used time is fresh and nothing is written.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework_simplejwt import settings as jwt_settings
+
+from api.token_errors import Rejection
+
+
+def jti_key(jti: str) -> str:
+    return f"api:revoked:jti:{jti}"
+
+
+def family_key(family_id: str) -> str:
+    return f"api:revoked:fid:{family_id}"
+
+
+def user_key(user_id: str) -> str:
+    return f"api:revoked:user:{user_id}"
+
+
+def used_key(family_id: str) -> str:
+    return f"api:used:fid:{family_id}"
+
+
+@dataclass(frozen=True)
+class AccessCheck:
+    """What the cache says about one verified access token."""
+
+    rejection: Rejection | None
+    record_use: bool
+
+
+def mark_lifetime() -> int:
+    """Seconds a family or user mark must live: as long as any token it can refuse."""
+    api = jwt_settings.api_settings
+    return int(api.REFRESH_TOKEN_LIFETIME.total_seconds()) + int(api.LEEWAY or 0) + 1
+
+
+def access_token_check(*, claims: dict[str, Any]) -> AccessCheck:
+    """Revoked or not, and whether the family's last-used time is due: one cache round trip."""
+    family_id, user_id = claims["fid"], claims["sub"]
+    keys = [jti_key(claims["jti"]), family_key(family_id), user_key(user_id), used_key(family_id)]
+    found = cache.get_many(keys)
+    not_before = found.get(user_key(user_id))
+    revoked = (
+        jti_key(claims["jti"]) in found
+        or family_key(family_id) in found
+        or (not_before is not None and claims["iat"] < not_before)
+    )
+    return AccessCheck(
+        rejection=Rejection.REVOKED if revoked else None,
+        record_use=not revoked and used_key(family_id) not in found,
+    )
+
+
+def access_token_mark_revoked(*, jti: str, expires_at: int, now: dt.datetime) -> None:
+    remaining = expires_at - int(now.timestamp()) + int(jwt_settings.api_settings.LEEWAY or 0) + 1
+    if remaining > 0:
+        cache.set(jti_key(jti), True, timeout=remaining)
+
+
+def families_mark_revoked(*, family_ids: Iterable[str]) -> None:
+    cache.set_many(
+        {family_key(family_id): True for family_id in family_ids}, timeout=mark_lifetime()
+    )
+
+
+def user_mark_not_before(*, user_id: str, now: dt.datetime) -> None:
+    """Refuse every token of the user issued before the current second."""
+    cache.set(user_key(user_id), int(now.timestamp()), timeout=mark_lifetime())
+
+
+def family_mark_used(*, family_id: str) -> None:
+    cache.set(used_key(family_id), True, timeout=settings.JWT_LAST_USED_RESOLUTION_SECONDS)

@@ -1,0 +1,92 @@
+"""Reads of the bearer-token API: token families, notes, and a token's verdict."""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from api import revocation
+from api.models import Note, TokenFamily
+from api.token_errors import RejectedTokenError, Rejection
+from api.tokens import AnyToken, token_unwrap
+
+TOKENS_PAGE_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class TokenVerdict:
+    """Whether a token would be accepted now, and if not, why."""
+
+    valid: bool
+    rejection: Rejection | None = None
+    token_type: str | None = None
+    expires_at: dt.datetime | None = None
+
+
+def token_verdict(*, token: str) -> TokenVerdict:
+    """Verify either kind of token as its endpoint would, without using or spending it."""
+    try:
+        signed, _ = token_unwrap(token)
+        verified = AnyToken(signed)
+        if verified.kind == "access":
+            check = revocation.access_token_check(claims=verified.payload)
+            if check.rejection is not None:
+                raise RejectedTokenError(check.rejection)
+        else:
+            family = TokenFamily.objects.filter(pk=verified.family_id).first()
+            if family is None or family.revoked_at is not None:
+                raise RejectedTokenError(Rejection.REVOKED)
+            if family.current_jti != verified.jti:
+                raise RejectedTokenError(Rejection.REFRESH_SPENT)
+    except RejectedTokenError as error:
+        return TokenVerdict(valid=False, rejection=error.rejection)
+    return TokenVerdict(
+        valid=True,
+        token_type=verified.kind,
+        expires_at=datetime_from_epoch(verified["exp"]),
+    )
+
+
+def token_families_for_page(*, user_id: int) -> list[TokenFamily]:
+    """The person's newest token families, for the tokens page."""
+    return list(TokenFamily.objects.for_user(user_id)[:TOKENS_PAGE_LIMIT])
+
+
+def token_family_get(*, user_id: int, family_id: Any) -> TokenFamily:
+    """The person's own family `family_id`; Http404 for a missing one and another person's."""
+    family = TokenFamily.objects.for_user(user_id).filter(pk=family_id).first()
+    if family is None:
+        raise Http404
+    return family
+
+
+def notes_for_owner(*, owner_id: int) -> QuerySet[Note]:
+    return Note.objects.for_owner(owner_id)
+
+
+def note_get(*, owner_id: int, note_id: int) -> Note:
+    """The owner's note `note_id`; Http404 alike for a missing note and another person's."""
+    note = Note.objects.for_owner(owner_id).filter(pk=note_id).first()
+    if note is None:
+        raise Http404
+    return note
+
+
+def user_get(*, user_id: Any) -> Any:
+    """The active user `user_id`, or None."""
+    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+
+
+def user_id_for_login(*, login: str) -> int | None:
+    """The id of the account `login` names, by username or by email, if there is one."""
+    login = login.strip()
+    return (
+        get_user_model()
+        .objects.filter(Q(username=login) | Q(email__iexact=login))
+        .values_list("pk", flat=True)
+        .first()
+    )

@@ -1,0 +1,220 @@
+"""Writes of the bearer-token API: issuing, rotating and revoking tokens, and the notes.
+
+The token endpoints, the tokens page, admin actions and the account-change receivers all call
+these; none takes a request except to authenticate a password, which is about the request.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from allauth.account import app_settings as allauth_settings
+from allauth.account.utils import has_verified_email
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.http import HttpRequest
+from rest_framework_simplejwt import settings as jwt_settings
+from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from api import clock, revocation
+from api.encryption import token_encrypt
+from api.exceptions import EmailNotVerifiedError, InvalidCredentialsError
+from api.models import Note, TokenFamily
+from api.token_errors import RejectedTokenError, Rejection
+from api.tokens import AccessToken, AnyToken, RefreshToken, token_unwrap
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """An access and a refresh token just issued, in the form clients receive them."""
+
+    access: str
+    refresh: str
+    access_expires_at: dt.datetime
+    refresh_expires_at: dt.datetime
+    family: TokenFamily
+
+    @property
+    def token_type(self) -> str:
+        """The scheme the access token is sent with."""
+        return jwt_settings.api_settings.AUTH_HEADER_TYPES[0]
+
+    @property
+    def expires_in(self) -> int:
+        return max(0, int((self.access_expires_at - clock.now()).total_seconds()))
+
+
+@dataclass(frozen=True)
+class AccessTokenForms:
+    """One access token's claims, as the signed JWT and as the same JWT encrypted."""
+
+    claims: dict[str, Any]
+    signed: str
+    encrypted: str
+
+
+def access_token_serialize(access: AccessToken) -> str:
+    """The access token as issued: signed, and encrypted too when JWT_ENCRYPT_ACCESS_TOKENS."""
+    signed = str(access)
+    return token_encrypt(signed=signed) if settings.JWT_ENCRYPT_ACCESS_TOKENS else signed
+
+
+def _pair(refresh: RefreshToken, family: TokenFamily) -> TokenPair:
+    access = refresh.access_token
+    return TokenPair(
+        access=access_token_serialize(access),
+        refresh=str(refresh),
+        access_expires_at=datetime_from_epoch(access["exp"]),
+        refresh_expires_at=datetime_from_epoch(refresh["exp"]),
+        family=family,
+    )
+
+
+def token_pair_obtain(
+    *, request: HttpRequest, login: str, password: str, name: str = ""
+) -> TokenPair:
+    """A new token family for the account `login` (username or email) names, if `password` is
+    its password. Unknown account, wrong password and inactive account raise the same error; an
+    unconfirmed email is told apart only once the password has been found right."""
+    user = authenticate(request, username=login, password=password)
+    if user is None or not user.is_active:
+        raise InvalidCredentialsError()
+    mandatory = (
+        allauth_settings.EMAIL_VERIFICATION == allauth_settings.EmailVerificationMethod.MANDATORY
+    )
+    if mandatory and not has_verified_email(user):
+        raise EmailNotVerifiedError()
+    return token_pair_issue(user=user, origin=TokenFamily.Origin.PASSWORD, name=name)
+
+
+@transaction.atomic
+def token_pair_issue(*, user: Any, origin: str, name: str = "") -> TokenPair:
+    """A new token family for `user`, and its first pair of tokens."""
+    now = clock.now()
+    family = TokenFamily(user=user, origin=origin, name=name, created_at=now)
+    refresh = RefreshToken.for_family(user=user, family_id=family.id.hex)
+    family.current_jti = refresh.jti
+    family.expires_at = datetime_from_epoch(refresh["exp"])
+    family.save(force_insert=True)
+    return _pair(refresh, family)
+
+
+def token_pair_refresh(*, refresh: str) -> TokenPair:
+    """Exchange the refresh token `refresh` for a new pair, spending it (RFC 9700 section 4.14.2).
+
+    Presenting a spent refresh token again means two parties hold the family: every token of the
+    family is revoked and the answer says so. That revocation commits before the error is raised,
+    so callers must not run this inside a transaction they roll back on error.
+    """
+    token = RefreshToken(token_unwrap(refresh)[0])
+    rejection = None
+    with transaction.atomic():
+        family = (
+            TokenFamily.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=token.family_id)
+            .first()
+        )
+        now = clock.now()
+        if family is None or family.revoked_at is not None:
+            rejection = Rejection.REVOKED
+        elif family.current_jti != token.jti:
+            token_family_revoke(family=family, reason=TokenFamily.RevokeReason.REUSED)
+            rejection = Rejection.REFRESH_REUSED
+        elif not family.user.is_active:
+            rejection = Rejection.USER_INACTIVE
+        else:
+            rotated = RefreshToken.for_family(user=family.user, family_id=token.family_id)
+            family.current_jti = rotated.jti
+            family.expires_at = datetime_from_epoch(rotated["exp"])
+            family.refreshed_at = family.last_used_at = now
+            family.save(update_fields=["current_jti", "expires_at", "refreshed_at", "last_used_at"])
+            pair = _pair(rotated, family)
+    if rejection is not None:
+        raise RejectedTokenError(rejection)
+    return pair
+
+
+def token_revoke(*, token: str) -> None:
+    """RFC 7009 revocation: a refresh token revokes its whole family, an access token itself.
+
+    A token that is not valid (unknown, expired, forged) changes nothing and raises nothing.
+    """
+    try:
+        verified = AnyToken(token_unwrap(token)[0])
+    except RejectedTokenError:
+        return
+    if verified.kind == "refresh":
+        family = TokenFamily.objects.filter(pk=verified.family_id).first()
+        if family is not None:
+            token_family_revoke(family=family, reason=TokenFamily.RevokeReason.REVOKED)
+    else:
+        revocation.access_token_mark_revoked(
+            jti=verified.jti, expires_at=verified["exp"], now=clock.now()
+        )
+
+
+def token_family_revoke(*, family: TokenFamily, reason: str) -> None:
+    """Revoke every token of `family`, at once in every process."""
+    TokenFamily.objects.filter(pk=family.pk, revoked_at__isnull=True).update(
+        revoked_at=clock.now(), revoked_reason=reason
+    )
+    revocation.families_mark_revoked(family_ids=[family.id.hex])
+
+
+def user_tokens_revoke_all(*, user: Any, reason: str = TokenFamily.RevokeReason.REVOKED_ALL) -> int:
+    """Revoke every refresh and access token of `user`, at once in every process; the number of
+    families that were still live. Call it on a password change and on deactivation."""
+    now = clock.now()
+    revocation.user_mark_not_before(user_id=str(user.pk), now=now)
+    family_ids = list(
+        TokenFamily.objects.for_user(user.pk).live(now=now).values_list("id", flat=True)
+    )
+    TokenFamily.objects.filter(pk__in=family_ids).update(revoked_at=now, revoked_reason=reason)
+    revocation.families_mark_revoked(family_ids=[family_id.hex for family_id in family_ids])
+    return len(family_ids)
+
+
+def token_family_use_record(*, family_id: str) -> None:
+    """Note that a token of the family was just used; the cache mark keeps this to once a minute."""
+    revocation.family_mark_used(family_id=family_id)
+    TokenFamily.objects.filter(pk=family_id).update(last_used_at=clock.now())
+
+
+@transaction.atomic
+def access_token_forms_issue(
+    *, user: Any, name: str = "Signed and encrypted forms"
+) -> AccessTokenForms:
+    """One access token of a new family, in both forms: the signed JWT, and the same JWT
+    encrypted (a nested JWT). Both authenticate; the family shows on the tokens page."""
+    now = clock.now()
+    family = TokenFamily(
+        user=user, origin=TokenFamily.Origin.SESSION, name=name, created_at=now, expires_at=now
+    )
+    access = AccessToken.for_user(user)
+    access["fid"] = family.id.hex
+    family.expires_at = datetime_from_epoch(access["exp"])
+    family.save(force_insert=True)
+    signed = str(access)
+    return AccessTokenForms(
+        claims=AccessToken(signed).payload, signed=signed, encrypted=token_encrypt(signed=signed)
+    )
+
+
+def note_create(*, owner_id: int, title: str, body: str = "") -> Note:
+    return Note.objects.create(owner_id=owner_id, title=title, body=body)
+
+
+def note_update(*, note: Note, title: str | None = None, body: str | None = None) -> Note:
+    fields = {"title": title, "body": body}
+    changed = [field for field, value in fields.items() if value is not None]
+    for field in changed:
+        setattr(note, field, fields[field])
+    if changed:
+        note.save(update_fields=[*changed, "updated_at"])
+    return note
+
+
+def note_delete(*, note: Note) -> None:
+    note.delete()

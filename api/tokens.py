@@ -1,0 +1,119 @@
+"""The API's tokens: simplejwt's access and refresh tokens, signed by api.backends, in families.
+
+Claims: `iss`, `aud`, `exp`, `iat`, `jti`, `token_type`, `sub` (the user id, as a string: the
+registered claim every JOSE library understands, and PyJWT 2.10+ requires it to be a string) and
+`fid`, the family id shared by every token issued from one sign-in, across refresh rotations.
+Lifetimes are read from simplejwt's settings when a token is made, not when this module loads.
+"""
+
+import re
+from typing import Any
+
+from rest_framework_simplejwt import settings as jwt_settings
+from rest_framework_simplejwt import tokens as simplejwt_tokens
+from rest_framework_simplejwt.exceptions import TokenError
+
+from api import revocation
+from api.backends import FAMILY_CLAIM, KeyStoreTokenBackend, token_backend, token_text
+from api.encryption import is_encrypted, token_decrypt
+from api.token_errors import RejectedTokenError, Rejection
+
+FAMILY_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class ApiTokenMixin:
+    """What every token class here shares: the backend, typed refusals, the family claim."""
+
+    accepted_types: tuple[str, ...] = ()
+    payload: dict[str, Any]
+    # True when the token arrived encrypted (a nested JWT, see api.encryption).
+    encrypted = False
+
+    def __init__(self, token: Any = None, verify: bool = True) -> None:
+        try:
+            super().__init__(token, verify)  # type: ignore[call-arg]
+        except RejectedTokenError:
+            raise
+        except TokenError as error:
+            cause = error.__cause__
+            if isinstance(cause, RejectedTokenError):
+                raise cause from None
+            raise RejectedTokenError(Rejection.CLAIMS_INVALID) from None
+
+    @property
+    def token_backend(self) -> KeyStoreTokenBackend:
+        return token_backend
+
+    def verify(self) -> None:
+        super().verify()  # type: ignore[misc]
+        if not isinstance(self.payload.get(FAMILY_CLAIM), str) or not FAMILY_ID.fullmatch(
+            self.payload[FAMILY_CLAIM]
+        ):
+            raise RejectedTokenError(Rejection.CLAIMS_INVALID)
+
+    def verify_token_type(self) -> None:
+        if self.payload.get(jwt_settings.api_settings.TOKEN_TYPE_CLAIM) not in self.accepted_types:
+            raise RejectedTokenError(Rejection.TYPE_INVALID)
+
+    @property
+    def kind(self) -> str:
+        """`access` or `refresh`: the verified token_type claim."""
+        return self.payload[jwt_settings.api_settings.TOKEN_TYPE_CLAIM]
+
+    @property
+    def family_id(self) -> str:
+        return self.payload[FAMILY_CLAIM]
+
+    @property
+    def jti(self) -> str:
+        return self.payload[jwt_settings.api_settings.JTI_CLAIM]
+
+
+class AccessToken(ApiTokenMixin, simplejwt_tokens.AccessToken):
+    accepted_types = ("access",)
+
+    @property
+    def lifetime(self):
+        return jwt_settings.api_settings.ACCESS_TOKEN_LIFETIME
+
+
+class RefreshToken(ApiTokenMixin, simplejwt_tokens.RefreshToken):
+    accepted_types = ("refresh",)
+    access_token_class = AccessToken
+
+    @property
+    def lifetime(self):
+        return jwt_settings.api_settings.REFRESH_TOKEN_LIFETIME
+
+    @classmethod
+    def for_family(cls, *, user: Any, family_id: str) -> "RefreshToken":
+        """A new refresh token of family `family_id` for `user`."""
+        token = cls.for_user(user)
+        token[FAMILY_CLAIM] = family_id
+        return token
+
+
+class AnyToken(ApiTokenMixin, simplejwt_tokens.UntypedToken):
+    """Either kind, verified as strictly: what the verify and revoke endpoints accept."""
+
+    accepted_types = ("access", "refresh")
+
+
+def token_unwrap(raw: Any) -> tuple[str, bool]:
+    """The signed token inside `raw` (decrypted if it is a JWE) and whether it was encrypted."""
+    text = token_text(raw)
+    if is_encrypted(text):
+        return token_text(token_decrypt(token=text)), True
+    return text, False
+
+
+def access_token_verify(raw: Any) -> tuple[AccessToken, bool]:
+    """An access token, signed or encrypted, verified and checked against the revocation marks;
+    with it, whether its family's last-used time is due for a write."""
+    signed, encrypted = token_unwrap(raw)
+    token = AccessToken(signed)
+    token.encrypted = encrypted
+    check = revocation.access_token_check(claims=token.payload)
+    if check.rejection is not None:
+        raise RejectedTokenError(check.rejection)
+    return token, check.record_use

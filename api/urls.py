@@ -1,0 +1,20 @@
+"""URLs of the API, under /api/ (config/urls.py also maps /.well-known/jwks.json to JwksApi)."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView
+
+from api import views
+
+urlpatterns = [
+    path("auth/token/", views.TokenObtainApi.as_view(), name="api-token-obtain"),
+    path("auth/token/refresh/", views.TokenRefreshApi.as_view(), name="api-token-refresh"),
+    path("auth/token/verify/", views.TokenVerifyApi.as_view(), name="api-token-verify"),
+    path("auth/token/revoke/", views.TokenRevokeApi.as_view(), name="api-token-revoke"),
+    path("auth/token/revoke-all/", views.TokenRevokeAllApi.as_view(), name="api-token-revoke-all"),
+    path("me/", views.MeApi.as_view(), name="api-me"),
+    path("notes/", views.NoteListApi.as_view(), name="api-notes"),
+    path("notes/<int:note_id>/", views.NoteDetailApi.as_view(), name="api-note"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", views.ApiDocsView.as_view(), name="api-docs"),
+    re_path(r"", views.NotFoundApi.as_view()),
+]

@@ -1,0 +1,357 @@
+"""The API's endpoints: each view parses its input, calls one service or selector, answers.
+
+Every error, whichever view or layer raised it, is answered by api.exceptions.api_exception_handler.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import keys, selectors, services
+from api.backends import MAX_TOKEN_LENGTH
+from api.pagination import ApiPagination
+from api.schema import error_responses
+from api.throttling import TokenAccountThrottle, TokenAddressThrottle
+from api.token_errors import RejectedTokenError, Rejection
+
+
+class TokenApi(APIView):
+    """Base of the token endpoints: rate limited, and never stored by any cache (RFC 6749
+    section 5.1). The subclasses that take a token in the body need no other credentials."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (TokenAddressThrottle,)
+
+    def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
+
+
+class TokenPairOutputSerializer(serializers.Serializer):
+    token_type = serializers.CharField(help_text="Always `Bearer`.")
+    access = serializers.CharField(help_text="Send as `Authorization: Bearer <access>`.")
+    refresh = serializers.CharField(help_text="Exchange at /api/auth/token/refresh/; single use.")
+    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+    access_expires_at = serializers.DateTimeField()
+    refresh_expires_at = serializers.DateTimeField()
+
+
+class TokenObtainApi(TokenApi):
+    """Exchange a username or email and its password for a new token pair (a new family)."""
+
+    throttle_classes = (TokenAddressThrottle, TokenAccountThrottle)
+
+    class TokenObtainInputSerializer(serializers.Serializer):
+        username = serializers.CharField(
+            required=False, max_length=254, help_text="Username or email; or send `email`."
+        )
+        email = serializers.CharField(required=False, max_length=254)
+        password = serializers.CharField(max_length=4096, trim_whitespace=False)
+        name = serializers.CharField(
+            required=False, max_length=100, default="", help_text="Shown on the tokens page."
+        )
+
+        def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+            if ("username" in data) == ("email" in data):
+                raise serializers.ValidationError(
+                    "Send exactly one of `username` and `email`.", code="login_required"
+                )
+            return data
+
+    @extend_schema(
+        request=TokenObtainInputSerializer,
+        responses={200: TokenPairOutputSerializer, **error_responses(400, 401, 403, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.TokenObtainInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        pair = services.token_pair_obtain(
+            request=request,
+            login=data.get("username") or data["email"],
+            password=data["password"],
+            name=data["name"],
+        )
+        return Response(TokenPairOutputSerializer(pair).data)
+
+
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
+class TokenRefreshApi(TokenApi):
+    """Exchange a refresh token for a new pair; the old refresh token is spent. Presenting a
+    spent one again revokes its whole family and answers `refresh_token_reused`.
+
+    Not one request-wide transaction: the revocation on reuse must commit although the answer
+    is an error (services.token_pair_refresh runs its own)."""
+
+    class TokenRefreshInputSerializer(serializers.Serializer):
+        refresh = serializers.CharField(max_length=MAX_TOKEN_LENGTH, trim_whitespace=False)
+
+    @extend_schema(
+        request=TokenRefreshInputSerializer,
+        responses={200: TokenPairOutputSerializer, **error_responses(400, 401, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.TokenRefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = services.token_pair_refresh(refresh=serializer.validated_data["refresh"])
+        return Response(TokenPairOutputSerializer(pair).data)
+
+
+class TokenVerifyApi(TokenApi):
+    """Would this token (access or refresh, signed or encrypted) be accepted now? Always 200
+    for a well-formed request, with `valid` and, when false, the reason's code."""
+
+    class TokenVerifyInputSerializer(serializers.Serializer):
+        token = serializers.CharField(max_length=MAX_TOKEN_LENGTH, trim_whitespace=False)
+
+    class TokenVerifyOutputSerializer(serializers.Serializer):
+        valid = serializers.BooleanField()
+        code = serializers.CharField(allow_null=True, help_text="Why not, when not valid.")
+        message = serializers.CharField(allow_null=True)
+        token_type = serializers.CharField(allow_null=True)
+        expires_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(
+        request=TokenVerifyInputSerializer,
+        responses={200: TokenVerifyOutputSerializer, **error_responses(400, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.TokenVerifyInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        verdict = selectors.token_verdict(token=serializer.validated_data["token"])
+        rejection = verdict.rejection
+        return Response(
+            self.TokenVerifyOutputSerializer(
+                {
+                    "valid": verdict.valid,
+                    "code": rejection.value if rejection else None,
+                    "message": rejection.message if rejection else None,
+                    "token_type": verdict.token_type,
+                    "expires_at": verdict.expires_at,
+                }
+            ).data
+        )
+
+
+class TokenRevokeApi(TokenApi):
+    """RFC 7009 revocation: a refresh token revokes its whole family, an access token itself.
+    The answer is 200 whether or not the token was valid, so it tells nothing about it."""
+
+    class TokenRevokeInputSerializer(serializers.Serializer):
+        token = serializers.CharField(max_length=MAX_TOKEN_LENGTH, trim_whitespace=False)
+        token_type_hint = serializers.ChoiceField(
+            choices=["access_token", "refresh_token"], required=False
+        )
+
+    @extend_schema(
+        request=TokenRevokeInputSerializer,
+        responses={200: None, **error_responses(400, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.TokenRevokeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.token_revoke(token=serializer.validated_data["token"])
+        return Response({})
+
+
+class TokenRevokeAllApi(TokenApi):
+    """Revoke every refresh and access token of the caller, this request's own included."""
+
+    authentication_classes = APIView.authentication_classes
+    permission_classes = APIView.permission_classes
+    throttle_classes = (TokenAddressThrottle, TokenAccountThrottle)
+
+    class TokenRevokeAllOutputSerializer(serializers.Serializer):
+        revoked_families = serializers.IntegerField(help_text="Token families that were live.")
+
+    @extend_schema(
+        request=None,
+        responses={200: TokenRevokeAllOutputSerializer, **error_responses(401, 403, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        revoked = services.user_tokens_revoke_all(user=request.user)
+        return Response(self.TokenRevokeAllOutputSerializer({"revoked_families": revoked}).data)
+
+
+class MeApi(APIView):
+    """Who is calling, and how they proved it: a session cookie or a bearer token."""
+
+    class MeTokenOutputSerializer(serializers.Serializer):
+        jti = serializers.CharField()
+        family_id = serializers.CharField()
+        token_type = serializers.CharField()
+        encrypted = serializers.BooleanField()
+        issued_at = serializers.IntegerField()
+        expires_at = serializers.IntegerField()
+
+    class MeOutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        username = serializers.CharField()
+        email = serializers.EmailField()
+        authenticated_by = serializers.ChoiceField(choices=["session", "bearer"])
+        token = serializers.DictField(
+            allow_null=True, help_text="The access token's claims, when bearer-authenticated."
+        )
+
+    @extend_schema(responses={200: MeOutputSerializer, **error_responses(401, 403)})
+    def get(self, request: Request) -> Response:
+        token = request.auth
+        user = request.user
+        if token is not None:
+            user = selectors.user_get(user_id=request.user.pk)
+            if user is None:
+                raise RejectedTokenError(Rejection.REVOKED)
+        token_data = None
+        if token is not None:
+            token_data = self.MeTokenOutputSerializer(
+                {
+                    "jti": token.jti,
+                    "family_id": token.family_id,
+                    "token_type": token.kind,
+                    "encrypted": token.encrypted,
+                    "issued_at": token["iat"],
+                    "expires_at": token["exp"],
+                }
+            ).data
+        return Response(
+            self.MeOutputSerializer(
+                {
+                    "id": user.pk,
+                    "username": user.get_username(),
+                    "email": user.email,
+                    "authenticated_by": request.successful_authenticator.authenticated_by,
+                    "token": token_data,
+                }
+            ).data
+        )
+
+
+class NoteOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class NoteListApi(APIView):
+    """The caller's notes, newest first, a page at a time; and a new note."""
+
+    pagination_class = ApiPagination
+
+    class NoteCreateInputSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=200)
+        body = serializers.CharField(max_length=10_000, allow_blank=True, default="")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page", int, description="Page number, from 1."),
+            OpenApiParameter("page_size", int, description="Notes a page, at most 100."),
+        ],
+        responses={200: NoteOutputSerializer(many=True), **error_responses(401, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        notes = selectors.notes_for_owner(owner_id=request.user.pk)
+        page = paginator.paginate_queryset(notes, request, view=self)
+        return paginator.get_paginated_response(NoteOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=NoteCreateInputSerializer,
+        responses={201: NoteOutputSerializer, **error_responses(400, 401, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.NoteCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        note = services.note_create(owner_id=request.user.pk, **serializer.validated_data)
+        return Response(
+            NoteOutputSerializer(note).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("api-note", kwargs={"note_id": note.pk})},
+        )
+
+
+class NoteDetailApi(APIView):
+    """One of the caller's notes. Another person's note answers exactly as a missing one: 404."""
+
+    class NoteUpdateInputSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=200, required=False)
+        body = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
+
+    @extend_schema(responses={200: NoteOutputSerializer, **error_responses(401, 404)})
+    def get(self, request: Request, note_id: int) -> Response:
+        note = selectors.note_get(owner_id=request.user.pk, note_id=note_id)
+        return Response(NoteOutputSerializer(note).data)
+
+    @extend_schema(
+        request=NoteUpdateInputSerializer,
+        responses={200: NoteOutputSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def patch(self, request: Request, note_id: int) -> Response:
+        note = selectors.note_get(owner_id=request.user.pk, note_id=note_id)
+        serializer = self.NoteUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        note = services.note_update(note=note, **serializer.validated_data)
+        return Response(NoteOutputSerializer(note).data)
+
+    @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
+    def delete(self, request: Request, note_id: int) -> Response:
+        note = selectors.note_get(owner_id=request.user.pk, note_id=note_id)
+        services.note_delete(note=note)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JwksApi(APIView):
+    """The public signing keys (RFC 7517 JWK Set): what any service needs to verify our tokens.
+    Cacheable for JWKS_MAX_AGE; a key is published before it signs and after it retires."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        return Response(
+            keys.jwks_document(),
+            headers={"Cache-Control": f"public, max-age={settings.JWKS_MAX_AGE}"},
+        )
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from drf_spectacular_sidecar's static files. The split view serves the page's
+    start-up script at a URL of its own (`?script`), so the page runs under `script-src 'self'`;
+    our template drops the inline style the stock one carries."""
+
+    template_name = "api/swagger_ui.html"
+    url_name = "api-schema"
+
+    def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # The script embeds a CSRF token: no other site may load it.
+        response["Cross-Origin-Resource-Policy"] = "same-origin"
+        return response
+
+
+class NotFoundApi(APIView):
+    """Any other path under /api/: a 404 in the API's error shape, whatever the method."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    schema = None
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        raise NotFound()

@@ -1,0 +1,160 @@
+"""The tokens page: make a token from the session (shown once), list, revoke one, revoke all."""
+
+import re
+from http import HTTPStatus
+
+import pytest
+from django.test import Client
+
+from api.models import TokenFamily
+from api.services import token_pair_issue
+from tests.api.conftest import bearer
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "/accounts/tokens/"
+
+
+@pytest.fixture
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_the_page_needs_a_signed_in_person(client):
+    response = client.get(PAGE)
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_someone_without_a_password_makes_a_token_shown_once(signed_in, user, api_client):
+    user.set_unusable_password()
+    user.save()
+    signed_in.force_login(user)
+
+    response = signed_in.post(PAGE, {"name": "backup script"})
+
+    assert response.status_code == HTTPStatus.OK
+    assert "no-store" in response["Cache-Control"]
+    html = response.content.decode()
+    access = re.search(r'data-testid="new-access">([^<]+)<', html).group(1)
+    refresh = re.search(r'data-testid="new-refresh">([^<]+)<', html).group(1)
+    assert api_client.get("/api/me/", **bearer(access)).json()["id"] == user.pk
+    assert (
+        api_client.post("/api/auth/token/refresh/", {"refresh": refresh}).status_code
+        == HTTPStatus.OK
+    )
+    family = TokenFamily.objects.get()
+    assert (family.name, family.origin) == ("backup script", TokenFamily.Origin.SESSION)
+    again = signed_in.get(PAGE).content.decode()
+    assert access not in again
+    assert "backup script" in again
+
+
+def test_making_a_token_needs_the_csrf_token(user):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+
+    response = browser.post(PAGE, {"name": "x"})
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert not TokenFamily.objects.exists()
+
+
+def test_a_name_is_required(signed_in):
+    response = signed_in.post(PAGE, {"name": ""})
+
+    assert response.status_code == HTTPStatus.OK
+    assert not TokenFamily.objects.exists()
+    assert "This field is required" in response.content.decode()
+
+
+def test_the_list_shows_name_dates_and_state(signed_in, user, api_client):
+    live = token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION, name="laptop")
+    gone = token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION, name="old phone")
+    api_client.post("/api/auth/token/revoke/", {"token": gone.refresh})
+    api_client.get("/api/me/", **bearer(live.access))
+    token_pair_issue(user=UserFactory(), origin=TokenFamily.Origin.SESSION, name="not mine")
+
+    html = signed_in.get(PAGE).content.decode()
+
+    assert re.search(r'token-state-active">\s*<td>laptop</td>', html)
+    assert re.search(r'token-state-revoked">\s*<td>old phone</td>', html)
+    assert "not mine" not in html
+    assert "now" in html  # last used, in words
+
+
+def test_the_list_costs_the_same_for_2_tokens_as_for_20(
+    signed_in, user, django_assert_max_num_queries
+):
+    for n in range(2):
+        token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION, name=f"t{n}")
+    signed_in.get(PAGE)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as two:
+        signed_in.get(PAGE)
+    for n in range(18):
+        token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION, name=f"u{n}")
+    with django_assert_max_num_queries(len(two)):
+        signed_in.get(PAGE)
+
+
+def test_revoking_one_token(signed_in, user, api_client):
+    pair = token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION, name="laptop")
+
+    response = signed_in.post(f"{PAGE}{pair.family.pk}/revoke/", follow=True)
+
+    assert "“laptop” is revoked" in response.content.decode()
+    assert api_client.get("/api/me/", **bearer(pair.access)).status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_someone_elses_token_cannot_be_revoked(signed_in):
+    theirs = token_pair_issue(user=UserFactory(), origin=TokenFamily.Origin.SESSION)
+
+    response = signed_in.post(f"{PAGE}{theirs.family.pk}/revoke/")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert TokenFamily.objects.get().revoked_at is None
+
+
+def test_revoking_needs_post(signed_in, user):
+    pair = token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION)
+
+    assert (
+        signed_in.get(f"{PAGE}{pair.family.pk}/revoke/").status_code
+        == HTTPStatus.METHOD_NOT_ALLOWED
+    )
+
+
+def test_revoke_all_revokes_every_token_and_keeps_the_session(signed_in, user, api_client):
+    pairs = [token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION) for _ in range(3)]
+
+    response = signed_in.post(f"{PAGE}revoke-all/", follow=True)
+
+    assert "(3 were still active)" in response.content.decode()
+    for pair in pairs:
+        assert (
+            api_client.get("/api/me/", **bearer(pair.access)).status_code == HTTPStatus.UNAUTHORIZED
+        )
+    assert signed_in.get(PAGE).status_code == HTTPStatus.OK
+
+
+def test_the_page_has_no_inline_script_or_style_and_links_its_stylesheet(signed_in):
+    html = signed_in.post(PAGE, {"name": "x"}).content.decode()
+
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+    assert "<style" not in html
+    assert " style=" not in html
+    assert '<link rel="stylesheet" href="/static/api/tokens.css">' in html
+    assert signed_in.get("/static/api/tokens.css").status_code == HTTPStatus.OK
+
+
+def test_the_navigation_links_to_the_page(signed_in):
+    html = signed_in.get("/").content.decode()
+
+    assert f'href="{PAGE}"' in html
+    assert 'href="/api/docs/"' in html

@@ -1,0 +1,107 @@
+"""Revocation marks and the account changes that set them (in one process; across processes see
+test_revocation_processes.py)."""
+
+import datetime as dt
+from http import HTTPStatus
+
+import pytest
+from allauth.account import signals as allauth_signals
+from django.test import RequestFactory
+
+from api import clock, revocation
+from api.models import TokenFamily
+from api.services import token_pair_issue, user_tokens_revoke_all
+from tests.api.conftest import bearer
+
+pytestmark = pytest.mark.django_db
+
+
+def me(api_client, access):
+    return api_client.get("/api/me/", **bearer(access))
+
+
+@pytest.mark.parametrize(
+    "signal",
+    [
+        allauth_signals.password_changed,
+        allauth_signals.password_set,
+        allauth_signals.password_reset,
+    ],
+)
+def test_allauth_password_signals_revoke_every_token(api_client, user, pair, signal):
+    """OWASP ASVS V7: a password change ends every session, bearer tokens included."""
+    signal.send(sender=type(user), request=RequestFactory().get("/"), user=user)
+
+    assert me(api_client, pair.access).json()["error"]["code"] == "token_revoked"
+    assert TokenFamily.objects.get().revoked_reason == TokenFamily.RevokeReason.PASSWORD_CHANGED
+
+
+def test_djangos_own_password_change_revokes_every_token(api_client, user, pair):
+    user.set_password("a different passphrase")
+    user.save()
+
+    assert me(api_client, pair.access).status_code == HTTPStatus.UNAUTHORIZED
+    assert TokenFamily.objects.get().revoked_reason == TokenFamily.RevokeReason.PASSWORD_CHANGED
+
+
+def test_saving_a_user_without_a_password_change_revokes_nothing(api_client, user, pair):
+    user.first_name = "Ada"
+    user.save()
+
+    assert me(api_client, pair.access).status_code == HTTPStatus.OK
+
+
+def test_deactivating_a_user_revokes_every_token(api_client, user, pair):
+    user.is_active = False
+    user.save()
+
+    assert me(api_client, pair.access).status_code == HTTPStatus.UNAUTHORIZED
+    assert TokenFamily.objects.get().revoked_reason == TokenFamily.RevokeReason.DEACTIVATED
+
+
+def test_revoke_all_counts_live_families_only(user, pair):
+    TokenFamily.objects.create(
+        user=user,
+        origin="password",
+        created_at=clock.now(),
+        expires_at=clock.now() - dt.timedelta(1),
+    )
+
+    assert user_tokens_revoke_all(user=user) == 1
+
+
+def test_the_user_mark_refuses_tokens_of_earlier_seconds_only(user):
+    now = clock.now()
+    revocation.user_mark_not_before(user_id=str(user.pk), now=now)
+    claims = {"jti": "j", "fid": "f", "sub": str(user.pk)}
+
+    earlier = revocation.access_token_check(claims={**claims, "iat": int(now.timestamp()) - 1})
+    same_second = revocation.access_token_check(claims={**claims, "iat": int(now.timestamp())})
+
+    assert earlier.rejection == "token_revoked"
+    assert same_second.rejection is None
+
+
+def test_revoke_all_also_refuses_tokens_of_the_same_second(api_client, user, monkeypatch):
+    """`iat` counts whole seconds: the family marks cover what the user mark cannot."""
+    frozen = clock.now().replace(microsecond=500_000)
+    monkeypatch.setattr(clock, "now", lambda: frozen)
+    pair = token_pair_issue(user=user, origin=TokenFamily.Origin.PASSWORD)
+
+    user_tokens_revoke_all(user=user)
+
+    assert me(api_client, pair.access).status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_marks_are_keyed_on_ids_never_on_token_text(api_client, pair):
+    from django.core.cache import cache
+
+    api_client.post("/api/auth/token/revoke/", {"token": pair.refresh})
+    api_client.post("/api/auth/token/revoke/", {"token": pair.access})
+
+    keys = [
+        revocation.jti_key(pair.family.current_jti),
+        revocation.family_key(pair.family.id.hex),
+    ]
+    assert cache.get(keys[1]) is True
+    assert all(pair.access not in key and pair.refresh not in key for key in keys)
