@@ -11,6 +11,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import AuditEvent, OAuthFlowRecord, User
 from accounts.services import user_deactivate, user_sessions_end_all
+from api.models import TokenFamily
+from api.services import user_tokens_revoke_all
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -40,21 +42,34 @@ class UserSessionInline(ReadOnlyInline):
     show_change_link = False
 
 
+class TokenFamilyInline(ReadOnlyInline):
+    model = TokenFamily
+    fields = ("name", "origin", "created_at", "last_used_at", "expires_at", "revoked_at")
+    readonly_fields = fields
+    verbose_name = "API token"
+    show_change_link = False
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "is_active", "is_staff", "last_login", "date_joined")
     list_filter = ("is_active", "is_staff", "is_superuser")
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("-date_joined",)
-    inlines = [SocialAccountInline, UserSessionInline]
-    actions = ["sign_out_everywhere", "deactivate"]
+    inlines = [SocialAccountInline, UserSessionInline, TokenFamilyInline]
+    actions = ["sign_out_everywhere", "revoke_tokens", "deactivate"]
 
     @admin.action(description="Sign out of every session")
     def sign_out_everywhere(self, request, queryset) -> None:
         ended = sum(user_sessions_end_all(user=user, actor=request.user) for user in queryset)
         self.message_user(request, f"{ended} session(s) signed out.", messages.SUCCESS)
 
-    @admin.action(description="Deactivate (and sign out everywhere)")
+    @admin.action(description="Revoke every API token")
+    def revoke_tokens(self, request, queryset) -> None:
+        revoked = sum(user_tokens_revoke_all(user=user, actor=request.user) for user in queryset)
+        self.message_user(request, f"{revoked} API token(s) revoked.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate (sign out everywhere, revoke every token)")
     def deactivate(self, request, queryset) -> None:
         for user in queryset:
             user_deactivate(user=user, actor=request.user)

@@ -96,9 +96,17 @@ def audit_event_record(
     ip: str | None = None,
     detail: dict | None = None,
 ) -> AuditEvent:
-    """Append one event to the audit log. `detail` must hold no secret: it is shown to admins."""
+    """Append one event to the audit log. `detail` must hold no secret: it is shown to admins.
+
+    `subject` and `actor` may be any user object with a `pk`, such as the API's user built from
+    a token's claims: the event keeps only their ids.
+    """
     return AuditEvent.objects.create(
-        action=action, subject=subject, actor=actor, ip=ip, detail=detail or {}
+        action=action,
+        subject_id=subject.pk if subject is not None else None,
+        actor_id=actor.pk if actor is not None else None,
+        ip=ip,
+        detail=detail or {},
     )
 
 
@@ -118,7 +126,8 @@ def user_sessions_end_all(*, user: User, actor: User | None) -> int:
 
 @transaction.atomic
 def user_deactivate(*, user: User, actor: User | None) -> None:
-    """Stop the person signing in at all: inactive, and every session ended."""
+    """Stop the person signing in at all: inactive, every session ended and, through the API's
+    receiver for inactive users, every token revoked."""
     user.is_active = False
     user.save(update_fields=["is_active"])
     user_sessions_end_all(user=user, actor=actor)

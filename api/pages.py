@@ -47,6 +47,6 @@ def token_revoke_view(request: HttpRequest, family_id) -> HttpResponse:
 @login_required
 @require_POST
 def tokens_revoke_all_view(request: HttpRequest) -> HttpResponse:
-    revoked = services.user_tokens_revoke_all(user=request.user)
+    revoked = services.user_tokens_revoke_all(user=request.user, actor=request.user)
     messages.success(request, f"Every API token of yours is revoked ({revoked} were still active).")
     return redirect("api-tokens")

@@ -44,4 +44,4 @@ def user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None
 
 
 def user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
-    services.user_tokens_revoke_all(user=instance)
+    services.user_tokens_revoke_all(user=instance, audit=False)

@@ -17,6 +17,8 @@ from django.http import HttpRequest
 from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from accounts.models import AuditEvent, User
+from accounts.services import audit_event_record
 from api import clock, revocation
 from api.encryption import token_encrypt
 from api.exceptions import EmailNotVerifiedError, InvalidCredentialsError
@@ -97,6 +99,12 @@ def token_pair_issue(*, user: Any, origin: str, name: str = "") -> TokenPair:
     family.current_jti = refresh.jti
     family.expires_at = datetime_from_epoch(refresh["exp"])
     family.save(force_insert=True)
+    audit_event_record(
+        action=AuditEvent.Action.TOKEN_ISSUED,
+        subject=user,
+        actor=user,
+        detail={"family": family.id.hex, "origin": origin, "name": name},
+    )
     return _pair(refresh, family)
 
 
@@ -121,6 +129,11 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
             rejection = Rejection.REVOKED
         elif family.current_jti != token.jti:
             token_family_revoke(family=family, reason=TokenFamily.RevokeReason.REUSED)
+            audit_event_record(
+                action=AuditEvent.Action.REFRESH_REUSE_DETECTED,
+                subject=family.user,
+                detail={"family": family.id.hex},
+            )
             rejection = Rejection.REFRESH_REUSED
         elif not family.user.is_active:
             rejection = Rejection.USER_INACTIVE
@@ -130,6 +143,12 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
             family.expires_at = datetime_from_epoch(rotated["exp"])
             family.refreshed_at = family.last_used_at = now
             family.save(update_fields=["current_jti", "expires_at", "refreshed_at", "last_used_at"])
+            audit_event_record(
+                action=AuditEvent.Action.TOKEN_REFRESHED,
+                subject=family.user,
+                actor=family.user,
+                detail={"family": family.id.hex},
+            )
             pair = _pair(rotated, family)
     if rejection is not None:
         raise RejectedTokenError(rejection)
@@ -145,6 +164,7 @@ def token_revoke(*, token: str) -> None:
         verified = AnyToken(token_unwrap(token)[0])
     except RejectedTokenError:
         return
+    owner = User.objects.filter(pk=verified["sub"]).only("pk").first()
     if verified.kind == "refresh":
         family = TokenFamily.objects.filter(pk=verified.family_id).first()
         if family is not None:
@@ -153,6 +173,12 @@ def token_revoke(*, token: str) -> None:
         revocation.access_token_mark_revoked(
             jti=verified.jti, expires_at=verified["exp"], now=clock.now()
         )
+    audit_event_record(
+        action=AuditEvent.Action.TOKEN_REVOKED,
+        subject=owner,
+        actor=owner,
+        detail={"kind": verified.kind, "family": verified.family_id},
+    )
 
 
 def token_family_revoke(*, family: TokenFamily, reason: str) -> None:
@@ -163,9 +189,17 @@ def token_family_revoke(*, family: TokenFamily, reason: str) -> None:
     revocation.families_mark_revoked(family_ids=[family.id.hex])
 
 
-def user_tokens_revoke_all(*, user: Any, reason: str = TokenFamily.RevokeReason.REVOKED_ALL) -> int:
+def user_tokens_revoke_all(
+    *,
+    user: Any,
+    reason: str = TokenFamily.RevokeReason.REVOKED_ALL,
+    actor: Any = None,
+    audit: bool = True,
+) -> int:
     """Revoke every refresh and access token of `user`, at once in every process; the number of
-    families that were still live. Call it on a password change and on deactivation."""
+    families that were still live. Call it on a password change and on deactivation; `actor` is
+    whoever asked (the person, an admin), None for an account change that implies it. `audit`
+    is False only while the user is being deleted: an event could not point at them."""
     now = clock.now()
     revocation.user_mark_not_before(user_id=str(user.pk), now=now)
     family_ids = list(
@@ -173,6 +207,13 @@ def user_tokens_revoke_all(*, user: Any, reason: str = TokenFamily.RevokeReason.
     )
     TokenFamily.objects.filter(pk__in=family_ids).update(revoked_at=now, revoked_reason=reason)
     revocation.families_mark_revoked(family_ids=[family_id.hex for family_id in family_ids])
+    if audit:
+        audit_event_record(
+            action=AuditEvent.Action.TOKENS_REVOKED,
+            subject=user,
+            actor=actor,
+            detail={"families": len(family_ids), "reason": reason},
+        )
     return len(family_ids)
 
 

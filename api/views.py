@@ -183,7 +183,7 @@ class TokenRevokeAllApi(TokenApi):
         responses={200: TokenRevokeAllOutputSerializer, **error_responses(401, 403, 429)},
     )
     def post(self, request: Request) -> Response:
-        revoked = services.user_tokens_revoke_all(user=request.user)
+        revoked = services.user_tokens_revoke_all(user=request.user, actor=request.user)
         return Response(self.TokenRevokeAllOutputSerializer({"revoked_families": revoked}).data)
 
 

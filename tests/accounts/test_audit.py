@@ -57,3 +57,76 @@ def test_admins_can_read_the_audit_log_but_not_change_it(admin_client, user):
     assert admin_client.get(f"/admin/accounts/auditevent/{event.pk}/change/").status_code == 200
     assert admin_client.get("/admin/accounts/auditevent/add/").status_code == 403
     assert admin_client.post(f"/admin/accounts/auditevent/{event.pk}/delete/").status_code == 403
+
+
+def test_admin_revokes_every_token_of_a_user_at_once(admin_client, admin_user, user):
+    from api.services import token_pair_issue
+
+    pair = token_pair_issue(user=user, origin="password")
+    bearer = Client(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
+    assert bearer.get("/api/me/").status_code == HTTPStatus.OK
+
+    admin_client.post(
+        "/admin/accounts/user/", {"action": "revoke_tokens", "_selected_action": [user.pk]}
+    )
+
+    assert bearer.get("/api/me/").status_code == HTTPStatus.UNAUTHORIZED
+    event = AuditEvent.objects.get(action="tokens_revoked")
+    assert (event.subject, event.actor, event.detail["families"]) == (user, admin_user, 1)
+
+
+def test_deactivating_a_user_also_revokes_their_tokens(admin_client, user):
+    from api.services import token_pair_issue
+
+    pair = token_pair_issue(user=user, origin="password")
+
+    admin_client.post(
+        "/admin/accounts/user/", {"action": "deactivate", "_selected_action": [user.pk]}
+    )
+
+    bearer = Client(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
+    assert bearer.get("/api/me/").status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_the_user_page_shows_connected_accounts_sessions_and_tokens(admin_client, user, password):
+    from api.services import token_pair_issue
+
+    token_pair_issue(user=user, origin="session", name="laptop script")
+    Client(HTTP_USER_AGENT="Phone").post(
+        "/accounts/login/", {"login": user.email, "password": password}
+    )
+
+    html = admin_client.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
+
+    assert "laptop script" in html
+    assert "Phone" in html
+    assert "connected account" in html.lower()
+
+
+def test_token_issue_refresh_reuse_and_revoke_are_recorded(client, user, password):
+    issued = client.post(
+        "/api/auth/token/",
+        {"username": user.email, "password": password},
+        content_type="application/json",
+    ).json()
+    refreshed = client.post(
+        "/api/auth/token/refresh/", {"refresh": issued["refresh"]}, content_type="application/json"
+    ).json()
+    client.post(
+        "/api/auth/token/refresh/", {"refresh": issued["refresh"]}, content_type="application/json"
+    )
+    client.post(
+        "/api/auth/token/revoke/", {"token": refreshed["refresh"]}, content_type="application/json"
+    )
+
+    actions = list(AuditEvent.objects.order_by("at", "pk").values_list("action", flat=True))
+    assert actions == [
+        "token_issued",
+        "token_refreshed",
+        "refresh_reuse_detected",
+        "token_revoked",
+    ]
+    assert set(AuditEvent.objects.values_list("subject", flat=True)) == {user.pk}
+    secrets = (issued["access"], issued["refresh"], refreshed["refresh"])
+    stored = str(list(AuditEvent.objects.values_list("detail", flat=True)))
+    assert not any(secret in stored for secret in secrets)
