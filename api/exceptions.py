@@ -29,6 +29,17 @@ class EmailNotVerifiedError(ApiError):
     default_detail = "Confirm your email address before asking for API tokens."
 
 
+class SecondFactorRequiredError(ApiError):
+    """Right password, but the account has a second factor, which a password grant would skip."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "second_factor_required"
+    default_detail = (
+        "This account signs in with a second factor: sign in on the site and create API tokens "
+        "at /accounts/tokens/."
+    )
+
+
 class RequestTooLargeError(ApiError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "request_too_large"

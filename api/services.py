@@ -10,6 +10,7 @@ from typing import Any
 
 from allauth.account import app_settings as allauth_settings
 from allauth.account.utils import has_verified_email
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
@@ -21,7 +22,11 @@ from accounts.models import AuditEvent, User
 from accounts.services import audit_event_record
 from api import clock, revocation
 from api.encryption import token_encrypt
-from api.exceptions import EmailNotVerifiedError, InvalidCredentialsError
+from api.exceptions import (
+    EmailNotVerifiedError,
+    InvalidCredentialsError,
+    SecondFactorRequiredError,
+)
 from api.models import Note, TokenFamily
 from api.token_errors import RejectedTokenError, Rejection
 from api.tokens import AccessToken, AnyToken, RefreshToken, token_unwrap
@@ -78,7 +83,8 @@ def token_pair_obtain(
 ) -> TokenPair:
     """A new token family for the account `login` (username or email) names, if `password` is
     its password. Unknown account, wrong password and inactive account raise the same error; an
-    unconfirmed email is told apart only once the password has been found right."""
+    unconfirmed email or a second factor is told apart only once the password has been found
+    right (such an account mints tokens from its signed-in session instead)."""
     user = authenticate(request, username=login, password=password)
     if user is None or not user.is_active:
         raise InvalidCredentialsError()
@@ -87,6 +93,9 @@ def token_pair_obtain(
     )
     if mandatory and not has_verified_email(user):
         raise EmailNotVerifiedError()
+    if is_mfa_enabled(user):
+        # A password alone must not mint tokens for an account that needs more to sign in.
+        raise SecondFactorRequiredError()
     return token_pair_issue(user=user, origin=TokenFamily.Origin.PASSWORD, name=name)
 
 

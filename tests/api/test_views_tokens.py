@@ -110,6 +110,21 @@ def test_an_unverified_email_is_told_apart_only_after_the_right_password(api_cli
     assert not TokenFamily.objects.exists()
 
 
+def test_an_account_with_a_second_factor_gets_no_tokens_from_a_password(
+    api_client, admin_user, password
+):
+    """OWASP ASVS V6: a password grant must not skip the second factor the account signs in with;
+    told apart only after the right password, so nothing is learnt about unknown accounts."""
+    wrong = obtain(api_client, username=admin_user.username, password="not the password")
+    right = obtain(api_client, username=admin_user.username, password=password)
+
+    assert wrong.json()["error"]["code"] == "invalid_credentials"
+    assert right.status_code == HTTPStatus.FORBIDDEN
+    assert right.json()["error"]["code"] == "second_factor_required"
+    assert "/accounts/tokens/" in right.json()["error"]["message"]
+    assert not TokenFamily.objects.exists()
+
+
 def test_obtain_needs_exactly_one_login_field(api_client, user, password):
     both = obtain(api_client, username=user.username, email=user.email, password=password)
     neither = obtain(api_client, password=password)
