@@ -8,6 +8,6 @@ class ApiConfig(AppConfig):
     verbose_name = "Bearer-token API"
 
     def ready(self) -> None:
-        from api import receivers
+        from api import checks, receivers  # noqa: F401 -- checks register themselves
 
         receivers.connect()

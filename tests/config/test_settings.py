@@ -60,7 +60,17 @@ def test_production_refuses_to_start_without_a_required_variable(production_env,
     assert "Traceback" not in result.stderr
 
 
+def test_production_without_a_signing_key_fails_the_checks(production_env):
+    result = run_manage("check", env=production_env)
+
+    assert result.returncode != 0
+    assert "(api.E001) No JWT signing keys in" in result.stderr
+    assert "manage.py jwt_rotate_key" in result.stderr
+
+
 def test_production_passes_the_deploy_check(production_env):
+    assert run_manage("jwt_rotate_key", env=production_env).returncode == 0
+
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env)
 
     assert result.returncode == 0, result.stderr

@@ -17,6 +17,8 @@ from api.keys import folder_key_rotate, folder_lock, retirement_grace
 
 class Command(BaseCommand):
     help = "Make a new JWT signing key; older keys keep verifying until their tokens expire."
+    # It makes the very key whose absence the api.E001 check reports.
+    requires_system_checks: list = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

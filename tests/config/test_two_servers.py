@@ -1,0 +1,205 @@
+"""Two production app servers behind one PostgreSQL and one Redis, as behind a load balancer.
+
+A session made on one server works on the other; a token issued by one is accepted by the other;
+revoking on one is refused at once on the other; a signing key rotated while both run keeps
+every token verifying on both. Real servers (gunicorn, config.settings.production), a real
+PostgreSQL database made for the test, a real Redis database emptied for it.
+"""
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from http import HTTPStatus
+from urllib.parse import urlsplit, urlunsplit
+
+import jwt
+import psycopg
+import pytest
+import redis
+import requests
+
+from tests.servers import ROOT, running_gunicorn
+
+POSTGRES_URL = os.environ.get("SIGNIN_LAB_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("SIGNIN_LAB_TEST_REDIS_URL", "")
+HOST = "signin.example.com"
+
+
+@pytest.fixture(scope="module")
+def shared_services() -> Iterator[dict[str, str]]:
+    """A fresh PostgreSQL database and an empty Redis database, for this module only."""
+    if not (POSTGRES_URL and REDIS_URL):
+        if os.environ.get("CI"):
+            pytest.fail("CI must set SIGNIN_LAB_TEST_POSTGRES_URL and _REDIS_URL (.ci/services)")
+        pytest.skip('needs PostgreSQL and Redis: eval "$(bash .ci/services)" first')
+    name = f"signin_two_servers_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    database_url = urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}"))
+    cache = redis.Redis.from_url(REDIS_URL)
+    cache.flushdb()
+    try:
+        yield {"DATABASE_URL": database_url, "REDIS_URL": REDIS_URL}
+    finally:
+        cache.flushdb()
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def production_env(shared_services, tmp_path_factory) -> dict[str, str]:
+    env = {
+        **shared_services,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "JWT_SIGNING_KEYS_DIR": str(tmp_path_factory.mktemp("jwt-keys")),
+        "DJANGO_STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
+        "JWT_KEYS_RELOAD_SECONDS": "1",
+        "DJANGO_SUPERUSER_PASSWORD": "a-long-operator-password",
+    }
+    manage(env, "jwt_rotate_key")
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "collectstatic", "--noinput", "-v0")
+    manage(env, "demo_setup", "--host", HOST, "--port", "443")
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(  # noqa: S603 -- our own manage.py
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def two_servers(production_env):
+    with ExitStack() as stack:
+        servers = [stack.enter_context(running_gunicorn(production_env)) for _ in range(2)]
+        yield [server.url for server in servers]
+
+
+class Browser:
+    """A client behind the TLS-terminating load balancer: it says HTTPS and names the host."""
+
+    def __init__(self) -> None:
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, url: str, **kwargs) -> requests.Response:
+        headers = {
+            "Host": HOST,
+            "X-Forwarded-Proto": "https",
+            "Referer": f"https://{HOST}/",
+            **kwargs.pop("headers", {}),
+        }
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        response = requests.request(
+            method, url, headers=headers, allow_redirects=False, timeout=10, **kwargs
+        )
+        # The cookies are Secure (__Host-): kept by hand, since this hop is plain HTTP.
+        for cookie in response.cookies:
+            self.cookies[cookie.name] = cookie.value
+        return response
+
+
+def sign_in(browser: Browser, server: str, *, login: str, password: str) -> None:
+    form = browser.request("GET", f"{server}/accounts/login/").text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    answer = browser.request(
+        "POST",
+        f"{server}/accounts/login/",
+        data={"csrfmiddlewaretoken": token, "login": login, "password": password},
+    )
+    assert answer.status_code == HTTPStatus.FOUND, answer.text[:500]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def person(production_env):
+    """A person with a verified email and a password, made the way operators would (shell)."""
+    manage(
+        production_env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from tests.factories import UserFactory; "
+        "UserFactory(username='two', email='two@example.com')",
+    )
+    return {"login": "two@example.com", "password": "correct horse battery staple"}
+
+
+def test_a_session_made_on_one_server_works_on_the_other(two_servers, person):
+    first, second = two_servers
+    browser = Browser()
+
+    sign_in(browser, first, **person)
+    me = browser.request("GET", f"{second}/api/me/")
+
+    assert "__Host-sessionid" in browser.cookies
+    assert me.status_code == HTTPStatus.OK
+    assert me.json()["authenticated_by"] == "session"
+
+
+def test_a_token_from_one_server_works_on_the_other_and_revocation_is_shared(two_servers, person):
+    first, second = two_servers
+    client = Browser()
+    pair = client.request(
+        "POST",
+        f"{first}/api/auth/token/",
+        json={"username": person["login"], "password": person["password"]},
+    ).json()
+    assert "access" in pair, pair
+
+    on_second = client.request("GET", f"{second}/api/me/", headers=bearer(pair["access"]))
+    client.request("POST", f"{second}/api/auth/token/revoke/", json={"token": pair["refresh"]})
+    on_first = client.request("GET", f"{first}/api/me/", headers=bearer(pair["access"]))
+
+    assert on_second.status_code == HTTPStatus.OK
+    assert on_first.status_code == HTTPStatus.UNAUTHORIZED
+    assert on_first.json()["error"]["code"] == "token_revoked"
+
+
+def wait_for_jwks(server: str, *, keys: int) -> list[dict]:
+    """The JWKS once `server` has reloaded the key folder (JWT_KEYS_RELOAD_SECONDS=1)."""
+    deadline = time.monotonic() + 15
+    while True:
+        jwks = Browser().request("GET", f"{server}/.well-known/jwks.json").json()["keys"]
+        if len(jwks) == keys or time.monotonic() > deadline:
+            return jwks
+        time.sleep(0.2)
+
+
+def test_a_key_rotated_while_both_run_keeps_every_token_verifying(
+    two_servers, person, production_env
+):
+    first, second = two_servers
+    client = Browser()
+    credentials = {"username": person["login"], "password": person["password"]}
+    before = client.request("POST", f"{first}/api/auth/token/", json=credentials).json()
+
+    manage(production_env, "jwt_rotate_key")
+    jwks = [wait_for_jwks(server, keys=2) for server in two_servers]
+    after = client.request("POST", f"{second}/api/auth/token/", json=credentials).json()
+
+    assert [len(keys) for keys in jwks] == [2, 2]
+    kids = {jwt.get_unverified_header(pair["access"])["kid"] for pair in (before, after)}
+    assert len(kids) == 2
+    for token in (before["access"], after["access"]):
+        for server in two_servers:
+            answer = client.request("GET", f"{server}/api/me/", headers=bearer(token))
+            assert answer.status_code == HTTPStatus.OK, answer.text
