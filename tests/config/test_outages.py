@@ -56,6 +56,11 @@ def test_a_database_outage_answers_503_then_the_site_recovers_without_a_restart(
 
     with running_gunicorn({"DATABASE_URL": database_url}) as server:
         page = http(f"{server.url}/accounts/login/")
+        api = http(
+            f"{server.url}/api/auth/token/",
+            data=b'{"username": "a@b.example", "password": "not-this-one"}',
+            headers={"Content-Type": "application/json"},
+        )
         health = http(f"{server.url}/healthz")
 
         folder.mkdir()
@@ -66,6 +71,8 @@ def test_a_database_outage_answers_503_then_the_site_recovers_without_a_restart(
     assert page.status == HTTPStatus.SERVICE_UNAVAILABLE
     assert "The database is unavailable" in page.body
     assert page.headers["Retry-After"] == "30"
+    assert api.status == HTTPStatus.SERVICE_UNAVAILABLE
+    assert json.loads(api.body)["error"]["code"] == "service_unavailable"
     assert json.loads(health.body)["checks"]["database"] == "down"
     assert recovered.status == HTTPStatus.OK
     assert recovered_health.status == HTTPStatus.OK
