@@ -3,6 +3,8 @@
 from allauth.socialaccount.admin import SocialAppAdmin as AllauthSocialAppAdmin
 from allauth.socialaccount.admin import SocialAppForm as AllauthSocialAppForm
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+from allauth.usersessions.adapter import get_adapter as get_usersessions_adapter
+from allauth.usersessions.admin import UserSessionAdmin as AllauthUserSessionAdmin
 from allauth.usersessions.models import UserSession
 from django import forms
 from django.conf import settings
@@ -10,7 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import AuditEvent, OAuthFlowRecord, User
-from accounts.services import user_deactivate, user_sessions_end_all
+from accounts.services import audit_event_record, user_deactivate, user_sessions_end_all
 from api.models import TokenFamily
 from api.services import user_tokens_revoke_all
 
@@ -153,3 +155,35 @@ class OAuthFlowRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+admin.site.unregister(UserSession)
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(AllauthUserSessionAdmin):
+    """Open sessions; deleting one signs it out (allauth's admin would only drop the row, and
+    the browser would stay signed in)."""
+
+    readonly_fields = ("user", "created_at", "last_seen_at", "ip", "user_agent", "session_key")
+    exclude = ("data",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def delete_model(self, request, obj: UserSession) -> None:
+        self.delete_queryset(request, UserSession.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset) -> None:
+        sessions = list(queryset.select_related("user"))
+        get_usersessions_adapter().end_sessions(sessions)
+        for session in sessions:
+            audit_event_record(
+                action=AuditEvent.Action.SESSIONS_ENDED,
+                subject=session.user,
+                actor=request.user,
+                detail={"sessions": 1},
+            )

@@ -130,3 +130,24 @@ def test_token_issue_refresh_reuse_and_revoke_are_recorded(client, user, passwor
     secrets = (issued["access"], issued["refresh"], refreshed["refresh"])
     stored = str(list(AuditEvent.objects.values_list("detail", flat=True)))
     assert not any(secret in stored for secret in secrets)
+
+
+def test_deleting_a_session_in_admin_signs_that_browser_out(
+    admin_client, admin_user, user, password
+):
+    from allauth.usersessions.models import UserSession
+
+    phone = Client(HTTP_USER_AGENT="Phone")
+    phone.post("/accounts/login/", {"login": user.email, "password": password})
+    session = UserSession.objects.get(user=user)
+
+    admin_client.post(
+        "/admin/usersessions/usersession/",
+        {"action": "delete_selected", "_selected_action": [session.pk], "post": "yes"},
+    )
+
+    assert phone.get("/accounts/profile/").status_code == HTTPStatus.FOUND
+    assert not UserSession.objects.filter(pk=session.pk).exists()
+    assert AuditEvent.objects.filter(
+        action="sessions_ended", subject=user, actor=admin_user
+    ).exists()
