@@ -15,6 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 20.0
+# gunicorn accepts connections before its worker has loaded Django: the first answer can be slow
+# on a busy machine.
+HTTP_TIMEOUT = 30.0
 
 
 def free_port() -> int:
@@ -46,7 +49,7 @@ def http(url: str, *, data: bytes | None = None, headers: dict | None = None) ->
     """One request with the standard library (no client-side retries or cookies)."""
     request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310
             return Answer(response.status, dict(response.headers), response.read().decode())
     except urllib.error.HTTPError as error:
         return Answer(error.code, dict(error.headers), error.read().decode())
