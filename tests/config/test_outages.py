@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.servers import (
+    HTTP_TIMEOUT,
     ROOT,
     free_port,
     http,
@@ -41,12 +42,12 @@ def migrate(database_url: str) -> None:
 def sign_in_attempt(base_url: str) -> requests.Response:
     """Load the sign-in form, then post it with its CSRF token, as a browser does."""
     browser = requests.Session()
-    form = browser.get(f"{base_url}/accounts/login/", timeout=10).text
+    form = browser.get(f"{base_url}/accounts/login/", timeout=HTTP_TIMEOUT).text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
     return browser.post(
         f"{base_url}/accounts/login/",
         data={"csrfmiddlewaretoken": token, "login": "a@b.example", "password": "not-this-one"},
-        timeout=10,
+        timeout=HTTP_TIMEOUT,
     )
 
 

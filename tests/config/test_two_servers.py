@@ -23,7 +23,7 @@ import pytest
 import redis
 import requests
 
-from tests.servers import ROOT, running_gunicorn
+from tests.servers import HTTP_TIMEOUT, ROOT, running_gunicorn
 
 POSTGRES_URL = os.environ.get("SIGNIN_LAB_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("SIGNIN_LAB_TEST_REDIS_URL", "")
@@ -106,7 +106,7 @@ class Browser:
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         response = requests.request(
-            method, url, headers=headers, allow_redirects=False, timeout=10, **kwargs
+            method, url, headers=headers, allow_redirects=False, timeout=HTTP_TIMEOUT, **kwargs
         )
         # The cookies are Secure (__Host-): kept by hand, since this hop is plain HTTP.
         for cookie in response.cookies:
