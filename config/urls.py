@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("healthz", healthz_view, name="healthz"),
+    path("compare/", include("compare.urls")),
     path("api/", include("api.urls")),
     path(".well-known/jwks.json", JwksApi.as_view(), name="jwks"),
 ]

@@ -68,6 +68,7 @@ THIRD_PARTY_APPS = [
 LOCAL_APPS = [
     "accounts",
     "api",
+    "compare",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -105,6 +106,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything loads request.user; removed at start-up unless AUTH_INSPECTOR is True.
+    "compare.inspector.AuthInspectorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -238,6 +241,10 @@ MFA_TOTP_ISSUER = "signin-lab"
 
 # Open sessions (allauth usersessions): the sessions page shows when each was last seen.
 USERSESSIONS_TRACK_ACTIVITY = True
+
+# The auth inspector (compare.inspector): Server-Timing and X-Auth-Inspector headers on every API
+# response, saying which authenticator accepted it and what that cost. Development and tests only.
+AUTH_INSPECTOR = False
 
 # The bearer-token API (api/): Django REST framework, simplejwt and the JWT keys.
 # Tokens are signed with an asymmetric key from api.keys (RS256, chosen by bench/jwt_algorithms.py),

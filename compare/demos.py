@@ -1,0 +1,363 @@
+"""The comparison page's live facts and demonstrations: the same person, authenticated two ways.
+
+Every value comes from this server as it runs: the visitor's own session cookie and record, a
+JWT issued to them, and real requests to /api/me/ (compare.inprocess) whose answers are shown.
+"""
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+import jwt
+from allauth.usersessions.models import UserSession
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.http import HttpRequest
+from rest_framework_simplejwt import settings as jwt_settings
+
+from api import clock
+from api.keys import jwks_document, key_store
+from api.services import access_token_forms_issue
+from compare.inprocess import ApiExchange, api_call
+
+DEMO_TOKEN_SESSION_KEY = "compare.demo_token"  # noqa: S105 -- a key name
+DEMO_USER_AGENT = "signin-lab comparison demo"
+
+CLAIM_MEANINGS = {
+    "token_type": "access or refresh: an access token is refused where a refresh token goes",
+    "exp": "expires: after this instant every verifier refuses it, with no call to us",
+    "iat": "issued at: revoke-all refuses every token issued before that instant",
+    "jti": "the token's own id: revoking this one token marks this id",
+    "sub": "subject: the id of the user this token speaks for",
+    "fid": "family: every token from one sign-in; revoking the family revokes them all",
+    "iss": "issuer: who signed it; verifiers accept only the issuer they expect",
+    "aud": "audience: who it is for; another API must refuse it",
+}
+HEADER_MEANINGS = {
+    "alg": "the signature algorithm; verifiers accept only the one they are configured for",
+    "kid": "which of our published keys signed it (RFC 7638 thumbprint)",
+    "typ": "the token type (RFC 9068 at+jwt): an access token, not an ID token or a refresh",
+}
+TIME_CLAIMS = {"exp", "iat", "nbf"}
+
+
+def b64url_json(part: str) -> dict[str, Any]:
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def b64url(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    cookie_name: str
+    cookie_bytes: int
+    http_only: bool
+    secure: bool
+    same_site: str
+    expires_at: dt.datetime
+    expires_at_browser_close: bool
+    engine: str
+    key_preview: str
+    stored_keys: list[str]
+    record_bytes: int
+    device: UserSession | None
+
+
+def session_facts(*, request: HttpRequest) -> SessionFacts:
+    """The visitor's session: what the cookie holds, and the server-side record it points to."""
+    session = request.session
+    value = request.COOKIES.get(settings.SESSION_COOKIE_NAME, session.session_key or "")
+    return SessionFacts(
+        cookie_name=settings.SESSION_COOKIE_NAME,
+        cookie_bytes=len(f"{settings.SESSION_COOKIE_NAME}={value}".encode()),
+        http_only=settings.SESSION_COOKIE_HTTPONLY,
+        secure=settings.SESSION_COOKIE_SECURE,
+        same_site=str(settings.SESSION_COOKIE_SAMESITE),
+        expires_at=session.get_expiry_date(),
+        expires_at_browser_close=session.get_expire_at_browser_close(),
+        engine=settings.SESSION_ENGINE.rsplit(".", 1)[-1],
+        key_preview=f"{value[:4]}…",
+        stored_keys=sorted(session.keys()),
+        record_bytes=len(session.encode(dict(session.items())).encode()),
+        device=UserSession.objects.filter(session_key=session.session_key).first(),
+    )
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    value: Any
+    readable: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class JwtFacts:
+    token: str
+    encrypted: str
+    header: list[Claim]
+    claims: list[Claim]
+    payload: dict[str, Any]
+    algorithm: str
+    kid: str
+    bytes: int
+    encrypted_bytes: int
+    expires_in_seconds: int
+    public_jwk: dict[str, Any] | None
+
+    @property
+    def parts(self) -> list[str]:
+        return self.token.split(".")
+
+
+def demo_token(*, request: HttpRequest) -> dict[str, str]:
+    """The visitor's comparison token (signed and encrypted forms), minted again once expired.
+
+    It lives in the visitor's own server-side session, like the provider token of the profile.
+    """
+    held = request.session.get(DEMO_TOKEN_SESSION_KEY)
+    if held and b64url_json(held["signed"].split(".")[1])["exp"] > clock.now().timestamp() + 5:
+        return held
+    forms = access_token_forms_issue(user=request.user, name="Comparison page")
+    held = {"signed": forms.signed, "encrypted": forms.encrypted}
+    request.session[DEMO_TOKEN_SESSION_KEY] = held
+    return held
+
+
+def _readable(name: str, value: Any) -> str:
+    if name in TIME_CLAIMS and isinstance(value, int):
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return json.dumps(value)
+
+
+def jwt_facts(*, request: HttpRequest) -> JwtFacts:
+    held = demo_token(request=request)
+    token = held["signed"]
+    header_part, payload_part, _ = token.split(".")
+    header, payload = b64url_json(header_part), b64url_json(payload_part)
+    jwks = {key["kid"]: key for key in jwks_document()["keys"]}
+    return JwtFacts(
+        token=token,
+        encrypted=held["encrypted"],
+        header=[
+            Claim(k, v, _readable(k, v), HEADER_MEANINGS.get(k, "")) for k, v in header.items()
+        ],
+        claims=[
+            Claim(k, v, _readable(k, v), CLAIM_MEANINGS.get(k, "")) for k, v in payload.items()
+        ],
+        payload=payload,
+        algorithm=header["alg"],
+        kid=header.get("kid", ""),
+        bytes=len(token.encode()),
+        encrypted_bytes=len(held["encrypted"].encode()),
+        expires_in_seconds=max(0, int(payload["exp"] - clock.now().timestamp())),
+        public_jwk=jwks.get(header.get("kid")),
+    )
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    access: str
+    refresh: str
+
+
+def _duration(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h" if minutes >= 120 else f"{minutes} min"
+
+
+def lifetimes() -> Lifetimes:
+    api = jwt_settings.api_settings
+    return Lifetimes(
+        access=_duration(api.ACCESS_TOKEN_LIFETIME), refresh=_duration(api.REFRESH_TOKEN_LIFETIME)
+    )
+
+
+def me_with_bearer(*, request: HttpRequest, token: str) -> ApiExchange:
+    return api_call(
+        site=request, method="GET", path="/api/me/", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+@dataclass(frozen=True)
+class SessionRevocation:
+    before: ApiExchange
+    after: ApiExchange
+
+
+def session_revocation_demo(*, request: HttpRequest) -> SessionRevocation:
+    """A second session of the visitor (as if signed in on another device) answers /api/me/,
+    is signed out, and the very next call with the same cookie is refused."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(request.user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = request.user.get_session_auth_hash()
+    store.create()
+    cookie = {settings.SESSION_COOKIE_NAME: store.session_key}
+    headers = {"User-Agent": DEMO_USER_AGENT}
+    before = api_call(site=request, method="GET", path="/api/me/", cookies=cookie, headers=headers)
+    store.delete()
+    UserSession.objects.filter(session_key=store.session_key).delete()
+    after = api_call(site=request, method="GET", path="/api/me/", cookies=cookie, headers=headers)
+    return SessionRevocation(before=before, after=after)
+
+
+@dataclass(frozen=True)
+class TokenRevocation:
+    revoked: bool
+    before: ApiExchange
+    revoke: ApiExchange | None
+    after: ApiExchange
+    stateless_still_accepts: bool
+
+
+def stateless_verify(token: str) -> bool:
+    """What a service holding only our JWKS concludes: signature, algorithm, iss, aud, exp."""
+    header = jwt.get_unverified_header(token)
+    jwk = next((k for k in jwks_document()["keys"] if k["kid"] == header.get("kid")), None)
+    if jwk is None:
+        return False
+    backend = jwt_settings.api_settings
+    try:
+        jwt.decode(
+            token,
+            jwt.PyJWK(jwk).key,
+            algorithms=[backend.ALGORITHM],
+            audience=backend.AUDIENCE,
+            issuer=backend.ISSUER,
+        )
+    except jwt.InvalidTokenError:
+        return False
+    return True
+
+
+def token_revocation_demo(*, request: HttpRequest, revoke: bool) -> TokenRevocation:
+    """A fresh access token answers /api/me/; revoked (or not), it is called again. A verifier
+    with only the JWKS cannot see the revocation: it still accepts the token until it expires."""
+    token = access_token_forms_issue(user=request.user, name="Revocation demo").signed
+    before = me_with_bearer(request=request, token=token)
+    revocation = None
+    if revoke:
+        revocation = api_call(
+            site=request, method="POST", path="/api/auth/token/revoke/", body={"token": token}
+        )
+    after = me_with_bearer(request=request, token=token)
+    return TokenRevocation(
+        revoked=revoke,
+        before=before,
+        revoke=revocation,
+        after=after,
+        stateless_still_accepts=stateless_verify(token),
+    )
+
+
+TAMPERINGS = {
+    "sub": "Change sub (the user id) to someone else's",
+    "is_staff": 'Add "is_staff": true',
+    "exp": "Push exp a year into the future",
+    "alg_none": "Set alg to none and drop the signature",
+    "alg_hs256": "Re-sign with HS256, using our public key as the secret",
+    "aud": "Genuinely signed by us, but for another audience",
+    "expired": "Genuinely signed by us, but already expired",
+}
+
+
+@dataclass(frozen=True)
+class Tampering:
+    choice: str
+    description: str
+    token: str
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    answer: ApiExchange
+
+
+def _sign_with_our_key(payload: dict[str, Any], header: dict[str, Any]) -> str:
+    key = key_store().signing_key()
+    return jwt.encode(payload, key.private_key, algorithm=header["alg"], headers=header)
+
+
+def tamper_demo(*, request: HttpRequest, choice: str) -> Tampering:
+    """Edit the visitor's token the way an attacker would and show why the API refuses it."""
+    signed = demo_token(request=request)["signed"]
+    header_part, payload_part, signature = signed.split(".")
+    header, payload = b64url_json(header_part), b64url_json(payload_part)
+    now = int(clock.now().timestamp())
+    if choice == "sub":
+        payload["sub"] = str(int(payload["sub"]) + 1)
+    elif choice == "is_staff":
+        payload["is_staff"] = True
+    elif choice == "exp":
+        payload["exp"] = now + 365 * 24 * 3600
+    if choice in {"sub", "is_staff", "exp"}:
+        token = f"{b64url(header)}.{b64url(payload)}.{signature}"
+    elif choice == "alg_none":
+        header["alg"] = "none"
+        token = f"{b64url(header)}.{b64url(payload)}."
+    elif choice == "alg_hs256":
+        header["alg"] = "HS256"
+        public_pem = (
+            key_store()
+            .signing_key()
+            .public_key.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        token = _hs256_with_secret(header, payload, public_pem)
+    elif choice == "aud":
+        payload["aud"] = "some-other-api"
+        token = _sign_with_our_key(payload, header)
+    else:
+        payload["iat"], payload["exp"] = now - 3600, now - 1800
+        token = _sign_with_our_key(payload, header)
+    return Tampering(
+        choice=choice,
+        description=TAMPERINGS[choice],
+        token=token,
+        header=header,
+        payload=payload,
+        answer=me_with_bearer(request=request, token=token),
+    )
+
+
+def _hs256_with_secret(header: dict[str, Any], payload: dict[str, Any], secret: bytes) -> str:
+    """HMAC-SHA256 by hand: PyJWT rightly refuses a PEM public key as an HMAC secret, which is
+    the whole attack (RFC 8725 section 2.1, algorithm confusion)."""
+    signing_input = f"{b64url(header)}.{b64url(payload)}"
+    digest = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
+
+
+@dataclass(frozen=True)
+class CsrfDemo:
+    with_cookie: ApiExchange
+    with_bearer: ApiExchange
+
+
+def csrf_demo(*, request: HttpRequest) -> CsrfDemo:
+    """What a form on another site can make the browser send: the session cookie, never a CSRF
+    token nor an Authorization header. The cookie alone is refused; a bearer token is not
+    something the browser attaches by itself."""
+    cookie = {settings.SESSION_COOKIE_NAME: request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")}
+    note = {"title": "Written by a cross-site form"}
+    with_cookie = api_call(
+        site=request, method="POST", path="/api/notes/", cookies=cookie, body=note
+    )
+    token = demo_token(request=request)["signed"]
+    with_bearer = api_call(
+        site=request,
+        method="POST",
+        path="/api/notes/",
+        headers={"Authorization": f"Bearer {token}"},
+        body={"title": "Written by a script holding a bearer token"},
+    )
+    return CsrfDemo(with_cookie=with_cookie, with_bearer=with_bearer)

@@ -1,0 +1,12 @@
+"""URLs of the comparison page, and the probe its measurements call."""
+
+from django.urls import path
+
+from compare import views
+from compare.measurements import AUTH_PROBE_URL_NAME, AuthProbeApi
+
+urlpatterns = [
+    path("", views.compare_view, name="compare"),
+    path("demo/<slug:demo>/", views.compare_demo_view, name="compare-demo"),
+    path("probe/", AuthProbeApi.as_view(), name=AUTH_PROBE_URL_NAME),
+]

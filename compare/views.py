@@ -1,0 +1,50 @@
+"""The comparison page: the visitor's session and a JWT of theirs, side by side, with live demos."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from compare import demos
+from compare.chart import bar_chart
+from compare.measurements import auth_styles_measure
+
+# Enough requests per style for a stable median on a page request, in about a second.
+PAGE_MEASUREMENT_REQUESTS = 60
+
+
+def _context(request: HttpRequest, **extra) -> dict:
+    return {
+        "session": demos.session_facts(request=request),
+        "jwt": demos.jwt_facts(request=request),
+        "tamperings": demos.TAMPERINGS,
+        "lifetimes": demos.lifetimes(),
+        **extra,
+    }
+
+
+@login_required
+def compare_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "compare/compare.html", _context(request))
+
+
+@login_required
+@require_POST
+def compare_demo_view(request: HttpRequest, demo: str) -> HttpResponse:
+    """Run one demonstration and show the page with its result in place."""
+    if demo == "session-revocation":
+        result = {"session_revocation": demos.session_revocation_demo(request=request)}
+    elif demo == "token-revocation":
+        revoke = request.POST.get("revoke") == "yes"
+        result = {"token_revocation": demos.token_revocation_demo(request=request, revoke=revoke)}
+    elif demo == "tamper" and request.POST.get("choice") in demos.TAMPERINGS:
+        choice = request.POST["choice"]
+        result = {"tampering": demos.tamper_demo(request=request, choice=choice)}
+    elif demo == "csrf":
+        result = {"csrf": demos.csrf_demo(request=request)}
+    elif demo == "measure":
+        measured = auth_styles_measure(user=request.user, requests=PAGE_MEASUREMENT_REQUESTS)
+        result = {"measurements": measured, "chart": bar_chart(measurements=measured)}
+    else:
+        raise Http404("No such demonstration.")
+    return render(request, "compare/compare.html", _context(request, **result))

@@ -1,0 +1,131 @@
+"""/compare/: the visitor's session and JWT side by side, and each live demonstration."""
+
+import re
+from http import HTTPStatus
+
+import pytest
+from allauth.usersessions.models import UserSession
+from django.contrib.sessions.models import Session
+
+from api.models import Note
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signed_in(client, user, password):
+    client.post("/accounts/login/", {"login": user.email, "password": password})
+    return client
+
+
+def demo(client, name: str, **data) -> str:
+    response = client.post(f"/compare/demo/{name}/", data)
+    assert response.status_code == HTTPStatus.OK
+    return response.content.decode()
+
+
+def test_the_page_needs_a_signed_in_person(client):
+    assert client.get("/compare/")["Location"].startswith("/accounts/login/")
+
+
+def test_the_session_and_a_jwt_are_shown_with_live_values(signed_in, user, settings):
+    html = signed_in.get("/compare/").content.decode()
+
+    cookie = signed_in.cookies[settings.SESSION_COOKIE_NAME].value
+    assert f"{len(settings.SESSION_COOKIE_NAME) + 1 + len(cookie)} bytes" in html
+    assert "HttpOnly: yes" in html
+    assert "SameSite: Lax" in html
+    assert "_auth_user_id" in html
+    assert 'data-testid="jwt-algorithm">RS256, kid' in html
+    assert f"<code>&quot;{user.pk}&quot;</code>" in html
+    assert "subject: the id of the user this token speaks for" in html
+    assert '"kty": "RSA"' in html.replace("&quot;", '"')
+    assert cookie not in html
+
+
+def test_the_page_never_shows_a_usable_token(signed_in):
+    signed_in.get("/compare/")
+    token = signed_in.session["compare.demo_token"]["signed"]
+
+    html = signed_in.get("/compare/").content.decode()
+
+    assert token.split(".")[2] not in html
+    assert token not in html
+
+
+def test_signing_a_session_out_refuses_its_cookie_at_once(signed_in, user):
+    html = demo(signed_in, "session-revocation")
+
+    exchanges = re.findall(r'data-status="(\d+)"', html)
+    assert exchanges[:2] == ["200", "401"]
+    assert '"authenticated_by": "session"' in html.replace("&quot;", '"')
+    # The demo session is gone, and the visitor's own session still works.
+    assert Session.objects.count() == 1
+    assert UserSession.objects.filter(user=user).count() == 1
+    assert signed_in.get("/compare/").status_code == HTTPStatus.OK
+
+
+def test_a_revoked_token_is_refused_but_a_jwks_only_verifier_still_accepts_it(signed_in):
+    html = demo(signed_in, "token-revocation", revoke="yes")
+
+    assert re.findall(r'data-status="(\d+)"', html) == ["200", "200", "401"]
+    assert "token_revoked" in html
+    assert "<strong>still accepts</strong>" in html
+
+
+def test_a_token_not_revoked_keeps_working(signed_in):
+    html = demo(signed_in, "token-revocation", revoke="no")
+
+    assert re.findall(r'data-status="(\d+)"', html) == ["200", "200"]
+
+
+@pytest.mark.parametrize(
+    ("choice", "code"),
+    [
+        ("sub", "token_signature_invalid"),
+        ("is_staff", "token_signature_invalid"),
+        ("exp", "token_signature_invalid"),
+        ("alg_none", "token_algorithm_not_allowed"),
+        ("alg_hs256", "token_algorithm_not_allowed"),
+        ("aud", "token_audience_invalid"),
+        ("expired", "token_expired"),
+    ],
+)
+def test_an_edited_token_is_refused_with_the_exact_reason(signed_in, choice, code):
+    """RFC 8725 §2.1, §3.1, §3.9: the signature, the algorithm, the audience, the expiry."""
+    html = demo(signed_in, "tamper", choice=choice)
+
+    assert 'data-status="401"' in html
+    assert f'<code class="error-code">{code}</code>' in html
+
+
+def test_an_unknown_demo_or_tampering_is_a_404(signed_in):
+    assert signed_in.post("/compare/demo/nope/").status_code == HTTPStatus.NOT_FOUND
+    assert signed_in.post("/compare/demo/tamper/", {"choice": "x"}).status_code == 404
+
+
+def test_a_cross_site_form_is_refused_for_lack_of_a_csrf_token(signed_in, user):
+    html = demo(signed_in, "csrf")
+
+    assert re.findall(r'data-status="(\d+)"', html) == ["403", "201"]
+    assert '<code class="error-code">csrf_failed</code>' in html
+    titles = list(Note.objects.filter(owner=user).values_list("title", flat=True))
+    assert titles == ["Written by a script holding a bearer token"]
+
+
+def test_demos_need_a_post_with_the_csrf_token(user):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+
+    assert browser.post("/compare/demo/session-revocation/").status_code == HTTPStatus.FORBIDDEN
+    assert browser.get("/compare/demo/session-revocation/").status_code == 405
+
+
+def test_measuring_draws_the_chart_from_the_same_measurement_as_authbench(signed_in):
+    html = demo(signed_in, "measure")
+
+    assert html.count('class="chart-bar"') == 4
+    assert "Session cookie" in html
+    assert "python manage.py authbench" in html

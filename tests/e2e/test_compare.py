@@ -1,0 +1,101 @@
+"""The comparison page in a real browser: each demonstration clicked, what it shows checked."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import DEFAULT_PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def compare_page(live_server, page, user, console_errors):
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("link", name="Sessions vs JWT").click()
+    expect(
+        page.get_by_role("heading", name="Your session and your JWT, side by side")
+    ).to_be_visible()
+    yield page
+    assert console_errors == []
+
+
+def test_live_values_and_what_scripts_can_read(compare_page, settings):
+    page = compare_page
+    expect(page.get_by_test_id("session-bytes")).to_have_text(re.compile(r"^\d+ bytes$"))
+    expect(page.get_by_test_id("jwt-algorithm")).to_contain_text("RS256")
+    countdown = page.get_by_test_id("jwt-countdown")
+    first = countdown.inner_text()
+    expect(countdown).not_to_have_text(first, timeout=3000)
+    cookies = page.get_by_test_id("script-sees-cookies")
+    expect(cookies).to_contain_text(settings.CSRF_COOKIE_NAME)
+    expect(cookies).not_to_contain_text(settings.SESSION_COOKIE_NAME)
+
+
+def test_revoking_a_session_and_a_token(compare_page):
+    page = compare_page
+    page.get_by_role("button", name="Open a second session, then sign it out").click()
+    session_demo = page.get_by_test_id("session-revocation")
+    expect(session_demo).to_contain_text("HTTP 200")
+    expect(session_demo).to_contain_text("HTTP 401")
+
+    page.get_by_role("button", name="Issue a token, then revoke it").click()
+    token_demo = page.get_by_test_id("token-revocation")
+    expect(token_demo).to_contain_text("token_revoked")
+    expect(page.get_by_test_id("stateless-verdict")).to_contain_text("still accepts")
+
+
+@pytest.mark.parametrize(
+    ("label", "code"),
+    [
+        ("Change sub (the user id) to someone else's", "token_signature_invalid"),
+        ("Set alg to none and drop the signature", "token_algorithm_not_allowed"),
+        ("Genuinely signed by us, but for another audience", "token_audience_invalid"),
+        ("Genuinely signed by us, but already expired", "token_expired"),
+    ],
+)
+def test_editing_the_token_shows_why_it_is_refused(compare_page, label, code):
+    page = compare_page
+    page.get_by_label("Edit").select_option(label=label)
+    page.get_by_role("button", name="Send the edited token to /api/me/").click()
+
+    expect(page.get_by_test_id("tampering")).to_contain_text("HTTP 401")
+    expect(page.get_by_test_id("tampering")).to_contain_text(code)
+
+
+def test_signed_and_encrypted_forms(compare_page):
+    forms = compare_page.get_by_test_id("encrypted-forms")
+    expect(forms).to_contain_text("3 parts")
+    expect(forms).to_contain_text("5 parts")
+
+
+def test_a_cross_site_form_is_refused_and_a_bearer_call_is_not(compare_page):
+    page = compare_page
+    page.get_by_role("button", name="Send what a cross-site form could send").click()
+
+    csrf = page.get_by_test_id("csrf-demo")
+    expect(csrf).to_contain_text("HTTP 403")
+    expect(csrf).to_contain_text("csrf_failed")
+    expect(csrf).to_contain_text("HTTP 201")
+
+
+def test_measuring_draws_the_bar_chart(compare_page):
+    page = compare_page
+    page.get_by_role("button", name="Measure on this server now").click()
+
+    chart = page.get_by_test_id("measurements")
+    expect(chart.locator("rect.chart-bar")).to_have_count(4)
+    expect(chart).to_contain_text("queries")
+
+
+def test_the_page_has_no_inline_script(live_server, client, user):
+    client.force_login(user)
+
+    html = client.get("/compare/").content.decode()
+
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+    assert " style=" not in html
