@@ -1,0 +1,53 @@
+"""accounts.middleware: "last seen" written at most once a minute per session."""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+pytestmark = pytest.mark.django_db
+
+
+def usersession_writes(client) -> int:
+    with CaptureQueriesContext(connection) as context:
+        client.get("/accounts/profile/")
+    return sum(
+        1
+        for query in context.captured_queries
+        if "usersession" in query["sql"].lower() and query["sql"].startswith(("UPDATE", "INSERT"))
+    )
+
+
+def test_last_seen_is_written_once_then_not_again_within_the_minute(client, user, password):
+    client.post("/accounts/login/", {"login": user.email, "password": password})
+    cache.clear()
+
+    first = usersession_writes(client)
+    second = usersession_writes(client)
+
+    assert first >= 1
+    assert second == 0
+
+
+def another_worker(client) -> Client:
+    """A client with its own handler, so its own middleware memory: another worker process."""
+    worker = Client()
+    worker.cookies = client.cookies
+    return worker
+
+
+def test_another_worker_defers_to_the_shared_cache(client, user, password):
+    """A worker that has not seen the session yet asks the cache, which says it was just done."""
+    client.post("/accounts/login/", {"login": user.email, "password": password})
+    usersession_writes(client)
+
+    assert usersession_writes(another_worker(client)) == 0
+
+
+def test_once_the_minute_is_over_the_next_request_writes_again(client, user, password):
+    client.post("/accounts/login/", {"login": user.email, "password": password})
+    usersession_writes(client)
+    cache.clear()
+
+    assert usersession_writes(another_worker(client)) >= 1
