@@ -1,5 +1,6 @@
 """Fixtures every test package can use."""
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -50,6 +51,19 @@ def empty_caches():
 
     for cache in caches.all():
         cache.clear()
+
+
+@pytest.fixture(scope="session")
+def session_keys_dir(tmp_path_factory) -> Path:
+    """One JWT key folder for the test session, apart from development's: an RSA key takes a
+    while to make, and tests that rotate keys must not touch any other folder."""
+    return tmp_path_factory.mktemp("jwt-keys")
+
+
+@pytest.fixture(autouse=True)
+def jwt_keys_dir(settings, session_keys_dir) -> Path:
+    settings.JWT_SIGNING_KEYS_DIR = str(session_keys_dir)
+    return session_keys_dir
 
 
 @pytest.fixture
