@@ -36,7 +36,9 @@ class TokenFamilyAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[TokenFamily]) -> None:
         families = list(queryset.filter(revoked_at__isnull=True))
         for family in families:
-            services.token_family_revoke(family=family, reason=TokenFamily.RevokeReason.REVOKED)
+            services.token_family_revoke(
+                family=family, reason=TokenFamily.RevokeReason.REVOKED, actor=request.user
+            )
         messages.success(request, f"Revoked {len(families)} token families.")
 
 

@@ -39,7 +39,9 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_revoke_view(request: HttpRequest, family_id) -> HttpResponse:
     family = selectors.token_family_get(user_id=request.user.pk, family_id=family_id)
-    services.token_family_revoke(family=family, reason=TokenFamily.RevokeReason.REVOKED)
+    services.token_family_revoke(
+        family=family, reason=TokenFamily.RevokeReason.REVOKED, actor=request.user
+    )
     messages.success(request, f"“{family.name or 'API token'}” is revoked: it no longer works.")
     return redirect("api-tokens")
 

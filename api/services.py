@@ -177,25 +177,33 @@ def token_revoke(*, token: str) -> None:
     if verified.kind == "refresh":
         family = TokenFamily.objects.filter(pk=verified.family_id).first()
         if family is not None:
-            token_family_revoke(family=family, reason=TokenFamily.RevokeReason.REVOKED)
-    else:
-        revocation.access_token_mark_revoked(
-            jti=verified.jti, expires_at=verified["exp"], now=clock.now()
-        )
+            token_family_revoke(family=family, reason=TokenFamily.RevokeReason.REVOKED, actor=owner)
+        return
+    revocation.access_token_mark_revoked(
+        jti=verified.jti, expires_at=verified["exp"], now=clock.now()
+    )
     audit_event_record(
         action=AuditEvent.Action.TOKEN_REVOKED,
         subject=owner,
         actor=owner,
-        detail={"kind": verified.kind, "family": verified.family_id},
+        detail={"kind": "access", "family": verified.family_id},
     )
 
 
-def token_family_revoke(*, family: TokenFamily, reason: str) -> None:
-    """Revoke every token of `family`, at once in every process."""
+def token_family_revoke(*, family: TokenFamily, reason: str, actor: Any = None) -> None:
+    """Revoke every token of `family`, at once in every process. A revocation someone asked for
+    (`actor`: the person, an admin) goes to the audit log; reuse detection records its own."""
     TokenFamily.objects.filter(pk=family.pk, revoked_at__isnull=True).update(
         revoked_at=clock.now(), revoked_reason=reason
     )
     revocation.families_mark_revoked(family_ids=[family.id.hex])
+    if reason != TokenFamily.RevokeReason.REUSED:
+        audit_event_record(
+            action=AuditEvent.Action.TOKEN_REVOKED,
+            subject=family.user,
+            actor=actor,
+            detail={"kind": "family", "family": family.id.hex, "reason": reason},
+        )
 
 
 def user_tokens_revoke_all(

@@ -132,6 +132,18 @@ def test_token_issue_refresh_reuse_and_revoke_are_recorded(client, user, passwor
     assert not any(secret in stored for secret in secrets)
 
 
+def test_revoking_a_token_on_the_tokens_page_is_recorded(client, user):
+    from api.services import token_pair_issue
+
+    client.force_login(user)
+    family = token_pair_issue(user=user, origin="session", name="script").family
+
+    client.post(f"/accounts/tokens/{family.pk}/revoke/")
+
+    event = AuditEvent.objects.get(action="token_revoked")
+    assert (event.subject, event.actor, event.detail["family"]) == (user, user, family.id.hex)
+
+
 def test_deleting_a_session_in_admin_signs_that_browser_out(
     admin_client, admin_user, user, password
 ):
