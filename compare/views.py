@@ -1,6 +1,8 @@
 """The comparison page: the visitor's session and a JWT of theirs, side by side, with live demos."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
@@ -11,6 +13,8 @@ from compare.measurements import auth_styles_measure
 
 # Enough requests per style for a stable median on a page request, in about a second.
 PAGE_MEASUREMENT_REQUESTS = 60
+# A measurement sends some 360 requests: one per person in this many seconds.
+MEASUREMENT_INTERVAL_SECONDS = 10
 
 
 def _context(request: HttpRequest, **extra) -> dict:
@@ -43,6 +47,10 @@ def compare_demo_view(request: HttpRequest, demo: str) -> HttpResponse:
     elif demo == "csrf":
         result = {"csrf": demos.csrf_demo(request=request)}
     elif demo == "measure":
+        if not cache.add(f"compare:measure:{request.user.pk}", 1, MEASUREMENT_INTERVAL_SECONDS):
+            messages.error(request, "You measured a moment ago: try again in a few seconds.")
+            context = _context(request)
+            return render(request, "compare/compare.html", context, status=429)
         measured = auth_styles_measure(user=request.user, requests=PAGE_MEASUREMENT_REQUESTS)
         result = {"measurements": measured, "chart": bar_chart(measurements=measured)}
     else:

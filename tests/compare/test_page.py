@@ -129,3 +129,12 @@ def test_measuring_draws_the_chart_from_the_same_measurement_as_authbench(signed
     assert html.count('class="chart-bar"') == 4
     assert "Session cookie" in html
     assert "python manage.py authbench" in html
+
+
+def test_measuring_is_limited_to_once_in_a_few_seconds_per_person(signed_in):
+    demo(signed_in, "measure")
+
+    again = signed_in.post("/compare/demo/measure/")
+
+    assert again.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert "You measured a moment ago" in again.content.decode()
