@@ -13,7 +13,7 @@ OIDC_PROVIDER_ID = "in-house"
 OIDC_CLIENT_ID = "in-house-oidc-client"
 OIDC_CLIENT_SECRET = "in-house-oidc-secret"
 # Longer than SOCIALACCOUNT_REQUESTS_TIMEOUT in the test settings: the slow identity times out.
-EMULATOR_SLOW_SECONDS = 2.0
+EMULATOR_SLOW_SECONDS = 5.0
 
 
 @pytest.fixture(scope="session")
