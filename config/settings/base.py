@@ -33,6 +33,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Cache: also holds rate-limit counters and the token denylist, so every process of one
 # deployment must share it (Redis in production; `filecache:///path` shares it on one machine).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://signin-lab")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "config.cache.RedisCache"
 
 # URLs
 ROOT_URLCONF = "config.urls"

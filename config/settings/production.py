@@ -27,13 +27,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # server sees the same ones. Sessions get their own alias so a cache clear never signs anyone out.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.RedisCache",
         "LOCATION": env.str("REDIS_URL"),
         "KEY_PREFIX": "cache",
         "TIMEOUT": 300,
     },
     "sessions": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.RedisCache",
         "LOCATION": env.str("REDIS_URL"),
         "KEY_PREFIX": "session",
         "TIMEOUT": None,
