@@ -1,5 +1,9 @@
 """Revocation marks in the shared cache, checked on every bearer request with one `get_many`.
 
+They live in the "revocation" cache alias: on Redis a config.nearcache.NearCache, so the check
+reads the process's own copies (none for a token seen for the first time) and costs no round trip,
+while a revocation written anywhere reaches every process before the next request.
+
 Marks are keyed on what a verified token says, never on the token text:
 
 - `api:revoked:jti:<jti>`: one access token revoked by itself (RFC 7009), until it expires;
@@ -22,10 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, caches
 from rest_framework_simplejwt import settings as jwt_settings
 
 from api.token_errors import Rejection
+
+
+def marks() -> BaseCache:
+    return caches["revocation"]
 
 
 def jti_key(jti: str) -> str:
@@ -59,10 +67,10 @@ def mark_lifetime() -> int:
 
 
 def access_token_check(*, claims: dict[str, Any]) -> AccessCheck:
-    """Revoked or not, and whether the family's last-used time is due: one cache round trip."""
+    """Revoked or not, and whether the family's last-used time is due: one `get_many`."""
     family_id, user_id = claims["fid"], claims["sub"]
     keys = [jti_key(claims["jti"]), family_key(family_id), user_key(user_id), used_key(family_id)]
-    found = cache.get_many(keys)
+    found = marks().get_many(keys)
     not_before = found.get(user_key(user_id))
     revoked = (
         jti_key(claims["jti"]) in found
@@ -78,19 +86,19 @@ def access_token_check(*, claims: dict[str, Any]) -> AccessCheck:
 def access_token_mark_revoked(*, jti: str, expires_at: int, now: dt.datetime) -> None:
     remaining = expires_at - int(now.timestamp()) + int(jwt_settings.api_settings.LEEWAY or 0) + 1
     if remaining > 0:
-        cache.set(jti_key(jti), True, timeout=remaining)
+        marks().set(jti_key(jti), True, timeout=remaining)
 
 
 def families_mark_revoked(*, family_ids: Iterable[str]) -> None:
-    cache.set_many(
+    marks().set_many(
         {family_key(family_id): True for family_id in family_ids}, timeout=mark_lifetime()
     )
 
 
 def user_mark_not_before(*, user_id: str, now: dt.datetime) -> None:
     """Refuse every token of the user issued before the current second."""
-    cache.set(user_key(user_id), int(now.timestamp()), timeout=mark_lifetime())
+    marks().set(user_key(user_id), int(now.timestamp()), timeout=mark_lifetime())
 
 
 def family_mark_used(*, family_id: str) -> None:
-    cache.set(used_key(family_id), True, timeout=settings.JWT_LAST_USED_RESOLUTION_SECONDS)
+    marks().set(used_key(family_id), True, timeout=settings.JWT_LAST_USED_RESOLUTION_SECONDS)

@@ -30,11 +30,28 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: also holds rate-limit counters and the token denylist, so every process of one
-# deployment must share it (Redis in production; `filecache:///path` shares it on one machine).
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://signin-lab")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"]["BACKEND"] = "config.cache.RedisCache"
+# Caches: they hold rate-limit counters, revocation marks and (in production) sessions, so every
+# process of one deployment must share them (Redis in production; `filecache:///path` shares
+# them on one machine). On Redis, the aliases read on every request (sessions, revocation marks,
+# and the copies of users the sessions name, see accounts.backends) are config.nearcache's: read
+# from the process's memory, kept exact by the writes' announcements.
+_cache = env.cache("CACHE_URL", default="locmemcache://signin-lab")
+_on_redis = _cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+CACHES = {
+    "default": {**_cache, "BACKEND": "config.cache.RedisCache"} if _on_redis else _cache,
+    **{
+        alias: {
+            **_cache,
+            "BACKEND": "config.nearcache.NearCache" if _on_redis else _cache["BACKEND"],
+            "KEY_PREFIX": alias,
+            "TIMEOUT": None,
+        }
+        for alias in ("sessions", "revocation")
+    },
+}
+SESSION_CACHE_ALIAS = "sessions"
+# Where accounts.backends keeps copies of the users that sessions name (only on a NearCache).
+AUTH_USER_COPIES_CACHE = "sessions"
 
 # URLs
 ROOT_URLCONF = "config.urls"
@@ -77,8 +94,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 # Authentication
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.backends.ModelBackend",
+    "accounts.backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "profile"

@@ -23,24 +23,17 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-# Redis holds the cache (rate-limit counters, the token denylist) and the sessions, so every app
-# server sees the same ones. Sessions get their own alias so a cache clear never signs anyone out.
+# Redis holds the cache (rate-limit counters), the revocation marks and the sessions, so every
+# app server sees the same ones. Sessions get their own alias so a cache clear never signs anyone
+# out. The two read on every request are NearCaches (config.nearcache): copies in memory, exact.
+_redis = env.str("REDIS_URL")
+_near = {"BACKEND": "config.nearcache.NearCache", "LOCATION": _redis, "TIMEOUT": None}
 CACHES = {
-    "default": {
-        "BACKEND": "config.cache.RedisCache",
-        "LOCATION": env.str("REDIS_URL"),
-        "KEY_PREFIX": "cache",
-        "TIMEOUT": 300,
-    },
-    "sessions": {
-        "BACKEND": "config.cache.RedisCache",
-        "LOCATION": env.str("REDIS_URL"),
-        "KEY_PREFIX": "session",
-        "TIMEOUT": None,
-    },
+    "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": _redis, "KEY_PREFIX": "cache"},
+    "sessions": {**_near, "KEY_PREFIX": "session"},
+    "revocation": {**_near, "KEY_PREFIX": "revocation"},
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
-SESSION_CACHE_ALIAS = "sessions"
 
 # HTTPS everywhere; the load balancer terminates TLS and says so in X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
