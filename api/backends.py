@@ -4,11 +4,20 @@ Signing puts the key's kid and an explicit type in the header (RFC 8725 section 
 accepts exactly one algorithm, issuer and audience (RFC 8725 sections 3.1, 3.8, 3.9), finds the key
 by kid among the keys it publishes and nowhere else (section 3.10), and refuses any token naming a
 key source in its header. Every refusal is a RejectedTokenError with its reason.
+
+A token this process has verified before is not verified again from scratch (VerifiedTokens): a
+client sends the same access token for its whole lifetime, and its signature, issuer, audience,
+algorithm and type cannot have changed. What can change is checked on every use: expiry, and
+whether its key still verifies.
 """
 
-from typing import Any
+import datetime as dt
+import threading
+from typing import Any, NamedTuple
 
 import jwt
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.backends import TokenBackend
 
@@ -36,6 +45,48 @@ PYJWT_REJECTIONS: list[tuple[type[Exception], Rejection]] = [
     (jwt.DecodeError, Rejection.MALFORMED),
     (jwt.InvalidTokenError, Rejection.CLAIMS_INVALID),
 ]
+
+
+class Verified(NamedTuple):
+    """What a token decoded to."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+
+
+class VerifiedTokens:
+    """Tokens this process has verified, by their exact text (signature included), so only the
+    very bytes that passed can ever match. A plain dict, read without a lock (a dict lookup is
+    atomic) by every thread; at MAX_ENTRIES it starts afresh, dropping expired tokens with it."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: dict[str, Verified] = {}
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries = {}
+
+    def get(self, token: str) -> Verified | None:
+        return self.entries.get(token)
+
+    def add(self, token: str, *, header: dict[str, Any], claims: dict[str, Any]) -> None:
+        with self.lock:
+            if len(self.entries) >= self.MAX_ENTRIES:
+                self.entries = {}
+            self.entries[token] = Verified(header, claims)
+
+
+verified_tokens = VerifiedTokens()
+
+
+@receiver(setting_changed)
+def verified_tokens_forget(*, setting: str, **kwargs: Any) -> None:
+    """Issuer, audience, algorithm and leeway are settings: a change may refuse what passed."""
+    if setting == "SIMPLE_JWT" or setting.startswith("JWT_"):
+        verified_tokens.clear()
 
 
 class KeyStoreTokenBackend(TokenBackend):
@@ -71,6 +122,9 @@ class KeyStoreTokenBackend(TokenBackend):
     def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
         """The verified claims of `token`. This backend always verifies, whatever `verify` says."""
         raw = token_text(token)
+        verified = verified_tokens.get(raw)
+        if verified is not None and self._still_valid(verified):
+            return dict(verified.claims)
         try:
             header = jwt.get_unverified_header(raw)
         except jwt.PyJWTError:
@@ -99,7 +153,18 @@ class KeyStoreTokenBackend(TokenBackend):
             raise RejectedTokenError(Rejection.CLAIMS_INVALID) from None
         if header.get("typ") != TYPE_HEADERS.get(claims["token_type"]):
             raise RejectedTokenError(Rejection.TYPE_INVALID)
-        return claims
+        verified_tokens.add(raw, header=header, claims=claims)
+        return dict(claims)
+
+    def _still_valid(self, verified: Verified) -> bool:
+        """Whether a token verified earlier still passes what can change: its expiry (checked as
+        PyJWT does) and its key's verification window. If not, it is verified again in full, so
+        the refusal says why."""
+        now = dt.datetime.now(tz=dt.UTC).timestamp()
+        return (
+            verified.claims["exp"] > now - self.leeway
+            and key_store().verifying_key(verified.header["kid"]) is not None
+        )
 
 
 def token_text(token: Any) -> str:

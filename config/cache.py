@@ -28,3 +28,8 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def validate_key(self, key: str) -> None:
+        """Nothing to check: Redis takes any key. Django's base backend warns, on every call, about
+        keys memcached would refuse (over 250 characters, spaces, control characters); that scan
+        is a few µs per key, paid on every request's session and revocation lookups."""

@@ -13,9 +13,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-# Recycle workers now and then, so a slow leak never grows without bound.
-max_requests = 10_000
-max_requests_jitter = 1_000
+# Recycle workers now and then, so a slow leak never grows without bound. Not too often: a worker
+# starting anew costs a second of CPU and stalls the connections it held (at 10,000, under
+# bench/load.py's load, a restart every few seconds somewhere, and p99 latency near a second).
+max_requests = 100_000
+max_requests_jitter = 10_000
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'

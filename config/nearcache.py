@@ -36,7 +36,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from cachetools import TLRUCache
 from django.core.exceptions import ImproperlyConfigured
 from redis.client import PubSub
 from redis.exceptions import RedisError
@@ -65,10 +64,6 @@ def _local_seconds(pttl: int) -> float:
     return MAX_LOCAL_SECONDS if pttl < 0 else min(pttl / 1000, MAX_LOCAL_SECONDS)
 
 
-def _copy_deadline(_key: str, copy: Copy, _now: float) -> float:
-    return copy.deadline
-
-
 class _Subscription(PubSub):
     """redis-py's PubSub, telling its owner each time it (re)connects."""
 
@@ -94,8 +89,10 @@ class Invalidations:
         self.connection_pool = connection_pool
         self.lock = threading.RLock()
         # Full Redis keys (prefix and version included) to their copies: every alias on this
-        # server and every thread of the process share them.
-        self.copies = TLRUCache(maxsize=MAX_ENTRIES, ttu=_copy_deadline, timer=time.monotonic)
+        # server and every thread of the process share them. A plain dict: threads read it
+        # without the lock (a dict lookup is atomic), so requests never queue for a read. Writes
+        # take the lock; at MAX_ENTRIES it starts afresh.
+        self.copies: dict[str, Copy] = {}
         self.generation = 0
         self._pid = os.getpid()
         self._subscription: _Subscription | None = None
@@ -122,13 +119,13 @@ class Invalidations:
 
     def lookup(self, keys: Iterable[str]) -> dict[str, bytes | None]:
         """The copies there are of `keys` (a missing key's is None), by key."""
-        with self.lock:
-            found = {}
-            for key in keys:
-                copy = self.copies.get(key)
-                if copy is not None:
-                    found[key] = copy.raw
-            return found
+        now = time.monotonic()
+        found = {}
+        for key in keys:
+            copy = self.copies.get(key)
+            if copy is not None and now < copy.deadline:
+                found[key] = copy.raw
+        return found
 
     def keep(self, read: dict[str, tuple[bytes | None, int]], *, generation: int) -> None:
         """Keep copies of what was just read (key: raw value, PTTL), unless an invalidation came
@@ -137,6 +134,8 @@ class Invalidations:
         with self.lock:
             if generation != self.generation:
                 return
+            if len(self.copies) + len(read) > MAX_ENTRIES:
+                self.copies.clear()
             for key, (raw, pttl) in read.items():
                 self.copies[key] = Copy(raw=raw, deadline=now + _local_seconds(pttl))
 
@@ -164,7 +163,11 @@ class Invalidations:
         if now >= self._next_ping_at:
             subscription.ping(message=repr(now))
             self._next_ping_at = now + HEARTBEAT_SECONDS
-        while (message := subscription.get_message(timeout=0)) is not None:
+        # can_read first: the usual answer, "nothing pending", without get_message's layers.
+        while subscription.connection.can_read(timeout=0):
+            message = subscription.get_message(timeout=0)
+            if message is None:  # a subscription confirmation, or a partial message
+                continue
             data = message["data"]
             if isinstance(data, bytes):
                 data = data.decode()
