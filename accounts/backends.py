@@ -70,8 +70,12 @@ def user_copies_invalidate(*, pk: Any) -> None:
 
 
 def user_copies_settle() -> None:
-    """Forget what rolled-back transactions left unsettled (at the start of each request)."""
-    _unsettled_pks().clear()
+    """Forget what rolled-back transactions left unsettled (at the start of each request), unless
+    a transaction is still open around the request (a test, or a request made in process from
+    within another): what it saved is still unsettled."""
+    database = router.db_for_write(get_user_model())
+    if not connections[database].in_atomic_block:
+        _unsettled_pks().clear()
 
 
 class UserCopiesMixin:

@@ -1,9 +1,10 @@
 """How API requests prove who they are: a bearer access token, or the site's session cookie.
 
-The bearer check is the hot path: the signature is verified against a key already in memory, the
-user is built from the token's claims (no database query), and the revocation marks come from the
-shared cache in one `get_many`. The only write, a family's last-used time, happens at most once a
-minute per family (JWT_LAST_USED_RESOLUTION_SECONDS).
+The bearer check is the hot path: the signature is verified against a key already in memory (once
+per process and token, api.backends.VerifiedTokens), the user is built from the token's claims (no
+database query), and the revocation marks come from the "revocation" cache in one `get_many` (in
+production, exact copies in memory: config.nearcache). The only write, a family's last-used time,
+happens at most once a minute per family (JWT_LAST_USED_RESOLUTION_SECONDS).
 """
 
 import re

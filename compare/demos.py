@@ -199,7 +199,7 @@ def session_revocation_demo(*, request: HttpRequest) -> SessionRevocation:
     is signed out, and the very next call with the same cookie is refused."""
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(request.user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     store[HASH_SESSION_KEY] = request.user.get_session_auth_hash()
     store.create()
     cookie = {settings.SESSION_COOKIE_NAME: store.session_key}
