@@ -73,6 +73,10 @@ class VerifiedTokens:
         return self.entries.get(token)
 
     def add(self, token: str, *, header: dict[str, Any], claims: dict[str, Any]) -> None:
+        """Remember `token`; not one with a nested claim (none of ours has one), as callers get a
+        shallow copy of the claims and could change what the next one gets."""
+        if any(isinstance(value, dict | list) for value in claims.values()):
+            return
         with self.lock:
             if len(self.entries) >= self.MAX_ENTRIES:
                 self.entries = {}

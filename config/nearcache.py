@@ -127,17 +127,21 @@ class Invalidations:
                 found[key] = copy.raw
         return found
 
-    def keep(self, read: dict[str, tuple[bytes | None, int]], *, generation: int) -> None:
-        """Keep copies of what was just read (key: raw value, PTTL), unless an invalidation came
-        in since `generation` was polled: the values may predate it."""
-        now = time.monotonic()
+    def keep(
+        self, read: dict[str, tuple[bytes | None, int]], *, generation: int, read_at: float
+    ) -> None:
+        """Keep copies of what was read (key: raw value, PTTL) at `read_at` (time.monotonic(),
+        taken before asking, so a copy never outlives its key), unless an invalidation came in
+        since `generation` was polled: the values may predate it."""
         with self.lock:
             if generation != self.generation:
                 return
             if len(self.copies) + len(read) > MAX_ENTRIES:
                 self.copies.clear()
             for key, (raw, pttl) in read.items():
-                self.copies[key] = Copy(raw=raw, deadline=now + _local_seconds(pttl))
+                if raw is not None and pttl == -2:  # gone by the time its lifetime was asked
+                    continue
+                self.copies[key] = Copy(raw=raw, deadline=read_at + _local_seconds(pttl))
 
     def invalidate(self, keys: Iterable[str] | None) -> None:
         """Drop this process's copies of `keys` (None: of everything) at once."""
@@ -224,14 +228,17 @@ class NearCacheClient(RedisCacheClient):
         found = {} if generation is None else invalidations.lookup(keys)
         missing = [key for key in keys if key not in found]
         if missing:
-            pipeline = self.get_client(None).pipeline(transaction=False)
+            # One MULTI/EXEC: each value and its time to live as of the same moment (a key that
+            # expired between an MGET and a PTTL would come back with a value and "no such key").
+            pipeline = self.get_client(None).pipeline(transaction=True)
             pipeline.mget(missing)
             for key in missing:
                 pipeline.pttl(key)
+            sent_at = time.monotonic()
             raws, *ttls = pipeline.execute()
             read = {key: (raw, ttl) for key, raw, ttl in zip(missing, raws, ttls, strict=True)}
             if generation is not None:
-                invalidations.keep(read, generation=generation)
+                invalidations.keep(read, generation=generation, read_at=sent_at)
             found.update((key, raw) for key, (raw, _) in read.items())
         return found
 
@@ -254,9 +261,12 @@ class NearCacheClient(RedisCacheClient):
             raw = invalidations.lookup([key]).get(key)
             if raw is not None:
                 return self._serializer.loads(raw)
+        loaded_at = time.monotonic()
         value = load()
         if generation is not None and value is not None:
-            invalidations.keep({key: (self._serializer.dumps(value), -1)}, generation=generation)
+            invalidations.keep(
+                {key: (self._serializer.dumps(value), -1)}, generation=generation, read_at=loaded_at
+            )
         return value
 
     # Writes: each runs with its announcement in one MULTI/EXEC.
@@ -274,8 +284,13 @@ class NearCacheClient(RedisCacheClient):
     def add(self, key: str, value: Any, timeout: int | None) -> bool:
         raw = self._serializer.dumps(value)
         if timeout == 0:
-            # Added and gone at once, as Django's backend does: nothing changes for readers.
-            return super().add(key, value, timeout)
+            # Added and gone at once, as Django's backend does; announced, as a reader elsewhere
+            # may have seen it in between.
+            def add_and_delete(pipeline: Any) -> None:
+                pipeline.set(key, raw, nx=True)
+                pipeline.delete(key)
+
+            return bool(self._announce([key], add_and_delete)[0])
         return bool(self._announce([key], lambda p: p.set(key, raw, ex=timeout, nx=True))[0])
 
     def set(self, key: str, value: Any, timeout: int | None) -> None:
