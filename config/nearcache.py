@@ -8,10 +8,11 @@ answer the hot path asks for most.
 
 Exactness comes from the writers. Every write through a NearCache (set, add, delete, touch, incr,
 set_many, delete_many, clear) runs in one MULTI/EXEC with a PUBLISH of the keys it changed on
-CHANNEL. Each process subscribes to that channel, once per Redis server, and reads what is pending
-on the subscription (a non-blocking read, no round trip) before it answers any read from memory.
-Redis delivers a PUBLISH to every subscriber before it answers the writer, so once a sign-out or
-a revocation has returned, the next request anywhere sees it, as it would without the copies.
+CHANNEL. Each process subscribes to that channel, once per Redis server, and applies what is
+pending on the subscription (a poll(2) of its socket, no round trip) at the first read of each
+request, and at every read outside a request. Redis delivers a PUBLISH to every subscriber before
+it answers the writer, so once a sign-out or a revocation has returned, the next request anywhere
+sees it, as it would without the copies.
 
 The copies are used only while the subscription is known to deliver: a ping goes out on it every
 HEARTBEAT_SECONDS of use, and memory answers only while the last answered ping was sent less than
@@ -29,14 +30,18 @@ redis-py has server-assisted client-side caching of its own, but only with Redis
 """
 
 import contextlib
+import itertools
 import json
 import os
+import select
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import request_finished, request_started
+from django.dispatch import receiver
 from redis.client import PubSub
 from redis.exceptions import RedisError
 
@@ -98,21 +103,29 @@ class Invalidations:
         self._subscription: _Subscription | None = None
         self._confirmed_sent_at = float("-inf")
         self._next_ping_at = float("-inf")
+        self._polled = threading.local()
+        self._poller: Any = None
+        self._poller_socket: Any = None
 
     def poll(self) -> int | None:
         """Apply every invalidation already delivered. The generation the caller may store
         copies under, or None when copies must not be used: the subscription is not known to be
         delivering (not yet set up, reconnecting, or silent for too long)."""
+        request = getattr(_serving, "request", None)
         with self.lock:
             if self._pid != os.getpid():  # a forked child: the parent's socket is not ours
                 self._pid = os.getpid()
                 self._subscription = None
                 self._forget_all()
-            try:
-                self._drain()
-            except RedisError:
-                self._reset()
-                return None
+            # Once per request: what was announced before the request's first read is applied;
+            # a later read of the same request may answer as of that moment.
+            if request is None or getattr(self._polled, "request", None) != request:
+                try:
+                    self._drain()
+                except RedisError:
+                    self._reset()
+                    return None
+                self._polled.request = request
             if time.monotonic() - self._confirmed_sent_at > LIVENESS_SECONDS:
                 return None
             return self.generation
@@ -167,7 +180,8 @@ class Invalidations:
         if now >= self._next_ping_at:
             subscription.ping(message=repr(now))
             self._next_ping_at = now + HEARTBEAT_SECONDS
-        # can_read first: the usual answer, "nothing pending", without get_message's layers.
+        if not self._socket_readable(subscription.connection):
+            return
         while subscription.connection.can_read(timeout=0):
             message = subscription.get_message(timeout=0)
             if message is None:  # a subscription confirmation, or a partial message
@@ -179,6 +193,19 @@ class Invalidations:
                 self._confirmed_sent_at = max(self._confirmed_sent_at, float(data))
             elif message["type"] == "message":
                 self.invalidate(None if data == EVERYTHING else json.loads(data))
+
+    def _socket_readable(self, connection: Any) -> bool:
+        """Whether anything waits on the subscription's socket: one poll(2), where redis-py's
+        can_read makes five system calls (it makes the socket non-blocking and back). redis-py's
+        own buffer is empty here: every drain reads until can_read says nothing is left."""
+        sock = getattr(connection, "_sock", None)
+        if sock is None:
+            return True  # not connected (or redis-py changed): let can_read decide
+        if self._poller_socket is not sock:
+            self._poller = select.poll()
+            self._poller.register(sock, select.POLLIN | select.POLLPRI)
+            self._poller_socket = sock
+        return bool(self._poller.poll(0))
 
     def _forget_all(self) -> None:
         """Every copy goes, and none is used again until a new ping has been answered."""
@@ -193,6 +220,21 @@ class Invalidations:
         if subscription is not None:
             with contextlib.suppress(RedisError):
                 subscription.reset()
+
+
+# The request each thread is serving (None outside one), set from Django's request signals.
+_serving = threading.local()
+_request_numbers = itertools.count()
+
+
+@receiver(request_started)
+def _request_started(**kwargs: Any) -> None:
+    _serving.request = next(_request_numbers)
+
+
+@receiver(request_finished)
+def _request_finished(**kwargs: Any) -> None:
+    _serving.request = None
 
 
 # One subscription and one set of copies per Redis server per process. Django makes a cache

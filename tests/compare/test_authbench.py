@@ -43,7 +43,7 @@ def test_one_row_per_style_with_queries_bytes_and_ratios():
         assert float(row["ratio"]) == pytest.approx(expected, abs=0.02)
 
 
-def test_the_throwaway_user_is_rolled_back():
+def test_the_throwaway_user_is_gone_afterwards():
     users = User.objects.count()
 
     authbench("--requests", "2")

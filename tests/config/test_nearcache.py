@@ -26,6 +26,7 @@ import pytest
 import redis
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import request_finished, request_started
 
 from config import nearcache
 from config.nearcache import CHANNEL, Invalidations, NearCache
@@ -338,6 +339,28 @@ def test_a_write_in_another_process_is_seen_by_the_very_next_read(
 
     assert found == expected
     assert redis_reads(redis_url) == before + 1
+
+
+@pytest.mark.django_db  # Django's own receivers of the request signals look at the database
+def test_a_request_sees_what_was_announced_before_its_first_read(redis_url, elsewhere):
+    """Within one request the subscription is read once, at its first read: what is announced
+    later reaches the next request (and every read outside a request)."""
+    cache = NearCache(redis_url, {})
+    cache.set("k", 1)
+    warm(cache, redis_url, ["k"])
+
+    request_started.send(sender=None)
+    first = cache.get("k")
+    elsewhere.run("cache.set('k', 2)")
+    later_in_the_same_request = cache.get("k")
+    request_finished.send(sender=None)
+    outside_a_request = cache.get("k")
+    request_started.send(sender=None)
+    next_request = cache.get("k")
+    request_finished.send(sender=None)
+
+    assert (first, later_in_the_same_request) == (1, 1)
+    assert (outside_a_request, next_request) == (2, 2)
 
 
 def test_a_new_value_from_another_process_is_kept_in_turn(redis_url, elsewhere):
