@@ -28,6 +28,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 from rest_framework_simplejwt import settings as jwt_settings
@@ -304,8 +306,28 @@ _stores: dict[tuple, KeyStore] = {}
 _stores_lock = threading.Lock()
 
 
+# The store for the settings in force, found again only when a JWT_* setting changes: it is asked
+# for on every bearer request.
+_current: KeyStore | None = None
+
+
+@receiver(setting_changed)
+def key_store_forget(*, setting: str, **kwargs: Any) -> None:
+    global _current
+    if setting.startswith("JWT_"):
+        _current = None
+
+
 def key_store() -> KeyStore:
     """The process-wide store for the key settings in force (a settings override gets its own)."""
+    global _current
+    store = _current
+    if store is None:
+        store = _current = _key_store_for_settings()
+    return store
+
+
+def _key_store_for_settings() -> KeyStore:
     config = (
         settings.JWT_SIGNING_KEY_PEM,
         settings.JWT_PREVIOUS_PUBLIC_KEYS_PEM,
