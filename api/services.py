@@ -235,8 +235,8 @@ def user_tokens_revoke_all(
 
 
 def token_family_use_record(*, family_id: str) -> None:
-    """Note that a token of the family was just used; the cache mark keeps this to once a minute."""
-    revocation.family_mark_used(family_id=family_id)
+    """Note that a token of the family was just used (api.revocation keeps this to once a minute
+    per family)."""
     TokenFamily.objects.filter(pk=family_id).update(last_used_at=clock.now())
 
 

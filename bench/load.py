@@ -1,6 +1,6 @@
 """Load benchmark (not a test): sessions against JWTs over the wire, under gunicorn, with wrk.
 
-Run from the project folder: `.venv/bin/python -m bench.load [--seconds 10] [--connections 16]`.
+Run from the project folder: `.venv/bin/python -m bench.load [--seconds 30] [--rounds 10]`.
 Needs `wrk` (Debian: `apt-get install wrk`), `redis-server`, and a PostgreSQL server whose
 `--postgres` role may create databases (default: the role .ci/services makes).
 
@@ -296,9 +296,11 @@ def report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10, help="per style (default 10)")
+    # Many short turns: on a small shared machine the throughput of one 3 s run moves by +-5 %;
+    # the median of ten paired ratios moves much less.
+    parser.add_argument("--seconds", type=int, default=30, help="per style (default 30)")
     parser.add_argument(
-        "--rounds", type=int, default=5, help="turns the styles take, splitting --seconds (5)"
+        "--rounds", type=int, default=10, help="turns the styles take, splitting --seconds (10)"
     )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     parser.add_argument(

@@ -384,6 +384,12 @@ class NearCache(RedisCache):
             raise ImproperlyConfigured("NearCache reads and writes one Redis server.")
         self._class = NearCacheClient
 
+    def stamp(self) -> int | None:
+        """A number that changes whenever any copy this process holds may have changed (an
+        announced write anywhere, a reconnection): equal stamps mean nothing changed in between.
+        None while copies cannot be trusted. It polls the subscription, as a read does."""
+        return self._cache.invalidations.poll()
+
     def get_or_load_local(
         self, key: str, load: Callable[[], Any], version: int | None = None
     ) -> Any:

@@ -74,7 +74,9 @@ def test_the_bearer_check_reads_the_cache_once_and_writes_nothing(pair, monkeypa
 
     authenticate(f"Bearer {pair.access}")
 
-    assert calls == ["get_many"]
+    # One read at most: none when the marks are a NearCache with nothing announced since the
+    # first check (api.revocation remembers the token as not revoked under its stamp).
+    assert calls in (["get_many"], [])
 
 
 def test_last_used_is_written_at_most_once_a_minute_per_family(pair, monkeypatch):
