@@ -24,8 +24,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # Redis holds the cache (rate-limit counters), the revocation marks and the sessions, so every
-# app server sees the same ones. Sessions get their own alias so a cache clear never signs anyone
-# out. The two read on every request are NearCaches (config.nearcache): copies in memory, exact.
+# app server sees the same ones, each alias under its own key prefix. The two read on every request
+# are NearCaches (config.nearcache): copies in memory, exact. Never call `clear()` on any of them
+# here: on Redis it flushes the whole database, every session and revocation mark included.
 _redis = env.str("REDIS_URL")
 _near = {"BACKEND": "config.nearcache.NearCache", "LOCATION": _redis, "TIMEOUT": None}
 CACHES = {
