@@ -1,5 +1,6 @@
 """Fixtures every test package can use."""
 
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -7,6 +8,7 @@ import pytest
 
 from config.settings.providers import emulator_clients
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.servers import free_port, redis_server_binary, running_redis
 
 # An OpenID Connect provider that admin adds with no code: the Google emulator's discovery document.
 OIDC_PROVIDER_ID = "in-house"
@@ -90,3 +92,33 @@ def admin_user(db):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture
+def near_caches(monkeypatch):
+    """ "sessions" and "revocation" as in production: config.nearcache.NearCaches on a Redis of the
+    test's own, sessions kept in it; "default" in memory. Yields the Redis URL once their
+    subscription delivers, so copies are kept from the first read on."""
+    from django.core.cache import caches
+    from django.test import override_settings
+
+    from config import nearcache
+
+    if redis_server_binary() is None:
+        pytest.skip("no redis-server here: apt-get install redis-server")
+    monkeypatch.setattr(nearcache, "_invalidations", {})
+    with running_redis(free_port()) as url:
+        near = {"BACKEND": "config.nearcache.NearCache", "LOCATION": url, "TIMEOUT": None}
+        with override_settings(
+            CACHES={
+                "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+                "sessions": {**near, "KEY_PREFIX": "sessions"},
+                "revocation": {**near, "KEY_PREFIX": "revocation"},
+            },
+            SESSION_ENGINE="django.contrib.sessions.backends.cache",
+        ):
+            deadline = time.monotonic() + 10
+            while caches["sessions"].stamp() is None:
+                assert time.monotonic() < deadline, "the subscription never answered a ping"
+                time.sleep(0.01)
+            yield url

@@ -10,61 +10,21 @@ These tests commit (transaction=True): the copies are announced stale once a sav
 a save inside an open transaction, which every non-transactional test is, is never kept.
 """
 
-import time
 from http import HTTPStatus
 
 import pytest
 import redis
 from django.contrib.auth import backends as django_backends
-from django.core.cache import caches
 from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from accounts.backends import AuthenticationBackend, ModelBackend, user_copies_invalidate
 from accounts.models import User
-from config import nearcache
-from tests.servers import free_port, redis_server_binary, running_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-PATIENCE_SECONDS = 10.0
-
-
-@pytest.fixture
-def near_caches(monkeypatch):
-    """ "sessions" and "revocation" as in production: NearCaches on a Redis of the test's own
-    (sessions kept in it too); "default" in memory. Yields the Redis URL."""
-    if redis_server_binary() is None:
-        pytest.skip("no redis-server here: apt-get install redis-server")
-    monkeypatch.setattr(nearcache, "_invalidations", {})
-    with running_redis(free_port()) as url:
-        near = {"BACKEND": "config.nearcache.NearCache", "LOCATION": url, "TIMEOUT": None}
-        with override_settings(
-            CACHES={
-                "default": LOCMEM,
-                "sessions": {**near, "KEY_PREFIX": "sessions"},
-                "revocation": {**near, "KEY_PREFIX": "revocation"},
-            },
-            SESSION_ENGINE="django.contrib.sessions.backends.cache",
-        ):
-            subscription_wait(url)
-            yield url
-
-
-def subscription_wait(url: str) -> None:
-    """Return once the "sessions" cache answers from memory: its subscription has answered a
-    ping, so copies are kept from now on (Redis counts no read for a repeated get)."""
-    server = redis.Redis.from_url(url)
-    deadline = time.monotonic() + PATIENCE_SECONDS
-    while True:
-        before = server.info("commandstats").get("cmdstat_mget", {}).get("calls", 0)
-        caches["sessions"].get("subscription-check")
-        if server.info("commandstats").get("cmdstat_mget", {}).get("calls", 0) == before:
-            return
-        assert time.monotonic() < deadline, "the sessions cache never answered from memory"
-        time.sleep(0.01)
 
 
 def user_row_reads(queries: CaptureQueriesContext) -> list[str]:

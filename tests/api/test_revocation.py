@@ -2,20 +2,17 @@
 test_revocation_processes.py)."""
 
 import datetime as dt
-import time
 from http import HTTPStatus
 
 import pytest
 from allauth.account import signals as allauth_signals
-from django.test import RequestFactory, override_settings
+from django.test import RequestFactory
 
 from api import clock, revocation
 from api.models import TokenFamily
 from api.services import token_pair_issue, user_tokens_revoke_all
 from api.tokens import AccessToken
-from config import nearcache
 from tests.api.conftest import bearer
-from tests.servers import free_port, redis_server_binary, running_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -113,40 +110,14 @@ def test_marks_are_keyed_on_ids_never_on_token_text(api_client, pair):
 # is not read again until a mark is written; the last-used time is due once a minute per family.
 
 
-@pytest.fixture
-def near_marks(monkeypatch):
-    """The "revocation" alias a NearCache on a Redis of the test's own; "default" in memory."""
-    if redis_server_binary() is None:
-        pytest.skip("no redis-server here: apt-get install redis-server")
-    monkeypatch.setattr(nearcache, "_invalidations", {})
-    with running_redis(free_port()) as url:
-        near = {"BACKEND": "config.nearcache.NearCache", "LOCATION": url, "TIMEOUT": None}
-        with override_settings(
-            CACHES={
-                "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-                "sessions": {**near, "KEY_PREFIX": "sessions"},
-                "revocation": {**near, "KEY_PREFIX": "revocation"},
-            }
-        ):
-            yield revocation.marks()
-
-
-def marks_delivering(marks) -> None:
-    """Wait until the NearCache's subscription has answered a ping (stamps are given from then)."""
-    deadline = time.monotonic() + 10
-    while marks.stamp() is None:
-        assert time.monotonic() < deadline, "the subscription never answered"
-        time.sleep(0.01)
-
-
 def claims_of(pair) -> dict:
     return AccessToken(pair.access).payload
 
 
 def test_a_token_found_not_revoked_is_read_again_only_after_a_mark_is_written(
-    near_marks, pair, monkeypatch
+    near_caches, pair, monkeypatch
 ):
-    marks_delivering(near_marks)
+    near_marks = revocation.marks()
     claims = claims_of(pair)
     reads = []
     get_many = near_marks.get_many
@@ -167,8 +138,7 @@ def test_a_token_found_not_revoked_is_read_again_only_after_a_mark_is_written(
     assert len(reads) == 3
 
 
-def test_a_revoked_token_is_never_remembered_as_not_revoked(near_marks, pair):
-    marks_delivering(near_marks)
+def test_a_revoked_token_is_never_remembered_as_not_revoked(near_caches, pair):
     claims = claims_of(pair)
     revocation.families_mark_revoked(family_ids=[claims["fid"]])
 
