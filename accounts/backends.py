@@ -18,6 +18,7 @@ Without a NearCache in AUTH_USER_COPIES_CACHE (development and tests on one proc
 backends read the row as Django's do.
 """
 
+import functools
 import threading
 from typing import Any
 
@@ -78,28 +79,35 @@ def user_copies_settle() -> None:
         _unsettled_pks().clear()
 
 
+@functools.cache
+def _row_fields(user_model: type) -> list[str]:
+    """The user row's columns, in the order Model.from_db takes them."""
+    return [field.attname for field in user_model._meta.concrete_fields]
+
+
 class UserCopiesMixin:
     """`get_user` answered from a copy of the user's row when there is one."""
 
     def get_user(self, user_id: Any) -> Any:
+        """`user_id`: django.contrib.auth.get_user has made it a primary key value already."""
         copies = user_copies()
         user_model = get_user_model()
         database = router.db_for_read(user_model)
-        # django.contrib.auth.get_user has made the session's id a primary key value already.
-        pk = user_id
-        if copies is None or (connections[database].in_atomic_block and pk in _unsettled_pks()):
+        if copies is None or (
+            connections[database].in_atomic_block and user_id in _unsettled_pks()
+        ):
             return super().get_user(user_id)
-        fields = [field.attname for field in user_model._meta.concrete_fields]
+        fields = _row_fields(user_model)
 
         def row() -> tuple[Any, ...] | None:
             return (
                 user_model._default_manager.using(database)
-                .filter(pk=pk)
+                .filter(pk=user_id)
                 .values_list(*fields)
                 .first()
             )
 
-        values = copies.get_or_load_local(user_copy_key(pk), row)
+        values = copies.get_or_load_local(user_copy_key(user_id), row)
         if values is None:
             return None
         user = user_model.from_db(database, fields, values)
