@@ -3,15 +3,26 @@
 import logging
 
 import requests
+from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
+from django.db import transaction
 from django.http import HttpRequest
 
+from accounts import services
 from accounts.flow_recording import mark_flow_failed, record_provider_exchange
 from accounts.sign_in_errors import sign_in_problem
 
 logger = logging.getLogger(__name__)
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    """Passwords: allauth's change, set and reset flows all end here."""
+
+    def set_password(self, user, password: str) -> None:
+        """Through the account service, so every other credential of the person ends."""
+        services.user_password_set(user=user, password=password, actor=user)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
@@ -36,6 +47,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         admin = sorted((app for app in apps if app.pk is not None), key=lambda app: app.pk)
         emulated = [app for app in apps if app.settings.get("emulator")]
         return (configured or admin or emulated)[0]
+
+    def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form=None):
+        """The new user, their connected account and their email addresses, all or none."""
+        with transaction.atomic():
+            return super().save_user(request, sociallogin, form)
 
     def authenticate_by_email(self, sociallogin: SocialLogin):
         """Join an existing account only when its own copy of the email is verified too.

@@ -10,11 +10,10 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 
+from accounts import services
 from accounts.models import AuditEvent, OAuthFlowRecord, User
-from accounts.services import audit_event_record, user_deactivate, user_sessions_end_all
-from api.models import TokenFamily
-from api.services import user_tokens_revoke_all
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -44,12 +43,12 @@ class UserSessionInline(ReadOnlyInline):
     show_change_link = False
 
 
-class TokenFamilyInline(ReadOnlyInline):
-    model = TokenFamily
-    fields = ("name", "origin", "created_at", "last_used_at", "expires_at", "revoked_at")
-    readonly_fields = fields
-    verbose_name = "API token"
-    show_change_link = False
+class PasswordChangeForm(AdminPasswordChangeForm):
+    """Admin's "change password" form, through the account service like every password change."""
+
+    def save(self, commit: bool = True) -> User:
+        services.user_password_set(user=self.user, password=self.cleaned_data["password1"])
+        return self.user
 
 
 @admin.register(User)
@@ -58,23 +57,38 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_active", "is_staff", "is_superuser")
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("-date_joined",)
-    inlines = [SocialAccountInline, UserSessionInline, TokenFamilyInline]
-    actions = ["sign_out_everywhere", "revoke_tokens", "deactivate"]
+    inlines = [SocialAccountInline, UserSessionInline]
+    actions = ["sign_out_everywhere", "deactivate"]
+    change_password_form = PasswordChangeForm
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        """Through the account services: a copy of the row anywhere goes, and deactivating here
+        signs the person out and revokes their tokens as the action does."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        services.user_update(user=obj, fields=list(form.changed_data))
+        if "is_active" in form.changed_data and not obj.is_active:
+            services.user_deactivate(user=obj, actor=request.user)
+
+    def delete_model(self, request, obj: User) -> None:
+        services.user_delete(user=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for user in queryset:
+            services.user_delete(user=user, actor=request.user)
 
     @admin.action(description="Sign out of every session")
     def sign_out_everywhere(self, request, queryset) -> None:
-        ended = sum(user_sessions_end_all(user=user, actor=request.user) for user in queryset)
+        ended = sum(
+            services.user_sessions_end_all(user=user, actor=request.user) for user in queryset
+        )
         self.message_user(request, f"{ended} session(s) signed out.", messages.SUCCESS)
-
-    @admin.action(description="Revoke every API token")
-    def revoke_tokens(self, request, queryset) -> None:
-        revoked = sum(user_tokens_revoke_all(user=user, actor=request.user) for user in queryset)
-        self.message_user(request, f"{revoked} API token(s) revoked.", messages.SUCCESS)
 
     @admin.action(description="Deactivate (sign out everywhere, revoke every token)")
     def deactivate(self, request, queryset) -> None:
         for user in queryset:
-            user_deactivate(user=user, actor=request.user)
+            services.user_deactivate(user=user, actor=request.user)
         self.message_user(request, f"{queryset.count()} user(s) deactivated.", messages.SUCCESS)
 
 
@@ -181,7 +195,7 @@ class UserSessionAdmin(AllauthUserSessionAdmin):
         sessions = list(queryset.select_related("user"))
         get_usersessions_adapter().end_sessions(sessions)
         for session in sessions:
-            audit_event_record(
+            services.audit_event_record(
                 action=AuditEvent.Action.SESSIONS_ENDED,
                 subject=session.user,
                 actor=request.user,

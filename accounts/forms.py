@@ -2,9 +2,19 @@
 
 import random
 
+from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
+from django.db import transaction
 
 from accounts.flow_recording import STEP_TITLES
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up form, saving the user and their email address in one transaction."""
+
+    @transaction.atomic
+    def save(self, request):
+        return super().save(request)
 
 
 class FlowOrderForm(forms.Form):

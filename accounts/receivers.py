@@ -1,15 +1,11 @@
-"""Signal receivers: sign-in events from Django and allauth go to the audit log; a saved or
-deleted user makes every process's copy of its row stale (accounts.backends)."""
+"""Signal receivers: sign-in events from Django and allauth go to the audit log."""
 
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.signals import user_logged_in
 from django.contrib.auth.signals import user_logged_out, user_login_failed
-from django.core.signals import request_started
-from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from accounts.backends import user_copies_invalidate, user_copies_settle
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent
 from accounts.services import audit_event_record
 
 
@@ -48,14 +44,3 @@ def audit_sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
         ip=_client_ip(request),
         detail={"login": attempted[:200]},
     )
-
-
-@receiver(post_save, sender=User)
-@receiver(post_delete, sender=User)
-def user_copies_stale(sender, instance, **kwargs) -> None:
-    user_copies_invalidate(pk=instance.pk)
-
-
-@receiver(request_started)
-def user_copies_request_started(sender, **kwargs) -> None:
-    user_copies_settle()

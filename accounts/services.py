@@ -9,9 +9,11 @@ from allauth.account.models import EmailAddress
 from allauth.usersessions.adapter import get_adapter as get_usersessions_adapter
 from allauth.usersessions.models import UserSession
 from django.contrib.sites.models import Site
-from django.db import transaction
+from django.db import models, transaction
 
+from accounts.backends import user_copy_forget
 from accounts.models import AuditEvent, OAuthFlowRecord, User
+from accounts.signals import credentials_changed
 
 if TYPE_CHECKING:
     from accounts.flow_recording import FlowInProgress
@@ -21,6 +23,14 @@ OAUTH_FLOWS_KEPT_PER_USER = 10
 
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_EMAIL = "admin@example.com"
+
+
+class CredentialsChange(models.TextChoices):
+    """Why a person's credentials stopped being valid (accounts.signals.credentials_changed)."""
+
+    PASSWORD_CHANGED = "password_changed", "The password changed"
+    DEACTIVATED = "deactivated", "The account was deactivated"
+    DELETED = "deleted", "The account was deleted"
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,8 @@ def demo_admin_ensure(*, password: str | None = None) -> DemoAdmin:
         new_password = password or secrets.token_urlsafe(12)
         user.set_password(new_password)
     user.save()
+    if new_password and not created:
+        _credentials_changed(user=user, reason=CredentialsChange.PASSWORD_CHANGED, actor=None)
     EmailAddress.objects.update_or_create(
         user=user,
         email=user.email,
@@ -124,11 +136,41 @@ def user_sessions_end_all(*, user: User, actor: User | None) -> int:
     return len(sessions)
 
 
+def _credentials_changed(*, user: User, reason: CredentialsChange, actor: User | None) -> None:
+    """What every credential change does, in its transaction: every process's copy of the user
+    goes, and the apps that hold credentials of theirs (the API's tokens) are told."""
+    user_copy_forget(pk=user.pk)
+    credentials_changed.send(sender=User, user=user, reason=reason, actor=actor)
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str, actor: User | None = None) -> None:
+    """A new password (changed, set or reset, from the site or admin): every other credential of
+    the person (API tokens; sessions, by their auth hash) stops working."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    _credentials_changed(user=user, reason=CredentialsChange.PASSWORD_CHANGED, actor=actor)
+
+
+@transaction.atomic
+def user_update(*, user: User, fields: list[str]) -> None:
+    """Save what admin changed on `user` (its fields already set); every copy of the row goes."""
+    user.save(update_fields=fields or None)
+    user_copy_forget(pk=user.pk)
+
+
 @transaction.atomic
 def user_deactivate(*, user: User, actor: User | None) -> None:
-    """Stop the person signing in at all: inactive, every session ended and, through the API's
-    receiver for inactive users, every token revoked."""
+    """Stop the person signing in at all: inactive, every session ended, every token revoked."""
     user.is_active = False
     user.save(update_fields=["is_active"])
     user_sessions_end_all(user=user, actor=actor)
+    _credentials_changed(user=user, reason=CredentialsChange.DEACTIVATED, actor=actor)
     audit_event_record(action=AuditEvent.Action.USER_DEACTIVATED, subject=user, actor=actor)
+
+
+@transaction.atomic
+def user_delete(*, user: User, actor: User | None) -> None:
+    """Delete the person and everything of theirs; their tokens stop working at once."""
+    _credentials_changed(user=user, reason=CredentialsChange.DELETED, actor=actor)
+    user.delete()

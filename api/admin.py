@@ -1,11 +1,39 @@
-"""Admin for token families (read-only; revoke is the one action) and notes."""
+"""Admin for token families (read-only; revoke is the one action) and notes, and the user page's
+API tokens: the accounts app's user admin, with the tokens inline and a revoke-all action."""
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.admin import ReadOnlyInline
+from accounts.admin import UserAdmin as AccountsUserAdmin
+from accounts.models import User
 from api import services
 from api.models import Note, TokenFamily
+
+
+class TokenFamilyInline(ReadOnlyInline):
+    model = TokenFamily
+    fields = ("name", "origin", "created_at", "last_used_at", "expires_at", "revoked_at")
+    readonly_fields = fields
+    verbose_name = "API token"
+    show_change_link = False
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(AccountsUserAdmin):
+    inlines = [*AccountsUserAdmin.inlines, TokenFamilyInline]
+    actions = [*AccountsUserAdmin.actions, "revoke_tokens"]
+
+    @admin.action(description="Revoke every API token")
+    def revoke_tokens(self, request, queryset) -> None:
+        revoked = sum(
+            services.user_tokens_revoke_all(user=user, actor=request.user) for user in queryset
+        )
+        self.message_user(request, f"{revoked} API token(s) revoked.", messages.SUCCESS)
 
 
 @admin.register(TokenFamily)

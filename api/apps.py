@@ -1,4 +1,4 @@
-"""App configuration: connects the receivers that revoke tokens when an account changes."""
+"""App configuration: connects the receiver that revokes tokens when credentials change."""
 
 from django.apps import AppConfig
 

@@ -5,17 +5,17 @@ accepts exactly one algorithm, issuer and audience (RFC 8725 sections 3.1, 3.8, 
 by kid among the keys it publishes and nowhere else (section 3.10), and refuses any token naming a
 key source in its header. Every refusal is a RejectedTokenError with its reason.
 
-A token this process has verified before is not verified again from scratch (VerifiedTokens): a
-client sends the same access token for its whole lifetime, and its signature, issuer, audience,
-algorithm and type cannot have changed. What can change is checked on every use: expiry, and
-whether its key still verifies.
+A token this process has verified before is not verified again from scratch (the "local" cache,
+config.memory): a client sends the same access token for its whole lifetime, and its signature,
+issuer, audience, algorithm and type cannot have changed. What can change is checked on every
+use: expiry, and whether its key still verifies.
 """
 
 import datetime as dt
-import threading
 from typing import Any, NamedTuple
 
 import jwt
+from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from rest_framework_simplejwt import settings as jwt_settings
@@ -54,43 +54,26 @@ class Verified(NamedTuple):
     claims: dict[str, Any]
 
 
-class VerifiedTokens:
-    """Tokens this process has verified, by their exact text (signature included), so only the
-    very bytes that passed can ever match. A plain dict, read without a lock (a dict lookup is
-    atomic) by every thread; at MAX_ENTRIES it starts afresh, dropping expired tokens with it."""
-
-    MAX_ENTRIES = 10_000
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.entries: dict[str, Verified] = {}
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries = {}
-
-    def get(self, token: str) -> Verified | None:
-        return self.entries.get(token)
-
-    def add(self, token: str, *, header: dict[str, Any], claims: dict[str, Any]) -> None:
-        """Remember `token`; not one with a nested claim (none of ours has one), as callers get a
-        shallow copy of the claims and could change what the next one gets."""
-        if any(isinstance(value, dict | list) for value in claims.values()):
-            return
-        with self.lock:
-            if len(self.entries) >= self.MAX_ENTRIES:
-                self.entries = {}
-            self.entries[token] = Verified(header, claims)
+def verified_key(token: str) -> str:
+    return f"jwt:verified:{token}"
 
 
-verified_tokens = VerifiedTokens()
+def verified_remember(token: str, verified: Verified, *, leeway: int = 0) -> None:
+    """Remember `token` in this process (the "local" cache) until it expires (give or take
+    `leeway`); not one with a nested claim (none of ours has one): callers get a shallow copy of
+    the claims and could change what the next one gets."""
+    if any(isinstance(value, dict | list) for value in verified.claims.values()):
+        return
+    seconds = int(verified.claims["exp"] + leeway - dt.datetime.now(tz=dt.UTC).timestamp())
+    if seconds > 0:
+        caches["local"].set(verified_key(token), verified, timeout=seconds)
 
 
 @receiver(setting_changed)
 def verified_tokens_forget(*, setting: str, **kwargs: Any) -> None:
     """Issuer, audience, algorithm and leeway are settings: a change may refuse what passed."""
     if setting == "SIMPLE_JWT" or setting.startswith("JWT_"):
-        verified_tokens.clear()
+        caches["local"].clear()
 
 
 class KeyStoreTokenBackend(TokenBackend):
@@ -126,7 +109,7 @@ class KeyStoreTokenBackend(TokenBackend):
     def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
         """The verified claims of `token`. This backend always verifies, whatever `verify` says."""
         raw = token_text(token)
-        verified = verified_tokens.get(raw)
+        verified = caches["local"].get(verified_key(raw))
         if verified is not None and self._still_valid(verified):
             return dict(verified.claims)
         try:
@@ -157,7 +140,7 @@ class KeyStoreTokenBackend(TokenBackend):
             raise RejectedTokenError(Rejection.CLAIMS_INVALID) from None
         if header.get("typ") != TYPE_HEADERS.get(claims["token_type"]):
             raise RejectedTokenError(Rejection.TYPE_INVALID)
-        verified_tokens.add(raw, header=header, claims=claims)
+        verified_remember(raw, Verified(header, claims), leeway=int(self.leeway or 0))
         return dict(claims)
 
     def _still_valid(self, verified: Verified) -> bool:

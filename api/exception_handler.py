@@ -15,7 +15,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 from api.exceptions import BEARER_CHALLENGE, InvalidTokenError, RequestTooLargeError
 from api.token_errors import RejectedTokenError
@@ -35,10 +34,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         headers["Retry-After"] = str(math.ceil(exc.wait))
         body["retry_after"] = math.ceil(exc.wait)
-    if not getattr(getattr(context.get("view"), "dispatch", None), "_non_atomic_requests", None):
-        # Only a request-wide transaction is ours to roll back: a view that runs its own (the
-        # refresh endpoint) has already committed what must stay, such as a reuse revocation.
-        set_rollback()
     return Response({"error": body}, status=exc.status_code, headers=headers)
 
 

@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 from rest_framework_simplejwt import settings as jwt_settings
@@ -302,45 +301,22 @@ class KeyStore:
             return self._keys
 
 
-_stores: dict[tuple, KeyStore] = {}
-_stores_lock = threading.Lock()
-
-
-# The store for the settings in force, found again only when a JWT_* setting changes: it is asked
-# for on every bearer request.
-_current: KeyStore | None = None
-
-
-@receiver(setting_changed)
-def key_store_forget(*, setting: str, **kwargs: Any) -> None:
-    global _current
-    if setting.startswith("JWT_"):
-        _current = None
-
-
 def key_store() -> KeyStore:
-    """The process-wide store for the key settings in force (a settings override gets its own)."""
-    global _current
-    store = _current
-    if store is None:
-        store = _current = _key_store_for_settings()
-    return store
-
-
-def _key_store_for_settings() -> KeyStore:
+    """This process's store for the key settings in force, kept in the "local" cache
+    (config.memory) under those settings, so a settings override gets a store of its own."""
     config = (
         settings.JWT_SIGNING_KEY_PEM,
         settings.JWT_PREVIOUS_PUBLIC_KEYS_PEM,
         settings.JWT_SIGNING_KEYS_DIR,
         settings.JWT_GENERATE_MISSING_KEYS,
     )
-    store = _stores.get(config)
+    name = f"jwt:key-store:{hash(config)}"
+    local = caches["local"]
+    store = local.get(name)
     if store is None:
-        with _stores_lock:
-            store = _stores.get(config)
-            if store is None:
-                store = KeyStore(key_source())
-                _stores[config] = store
+        created = KeyStore(key_source())
+        local.add(name, created, timeout=None)
+        store = local.get(name) or created
     return store
 
 

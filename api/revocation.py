@@ -1,8 +1,8 @@
 """Revocation marks in the shared cache, checked on every bearer request.
 
-They live in the "revocation" cache alias: on Redis a config.nearcache.NearCache, so the check
-reads the process's own copies (none for a token seen for the first time) and costs no round trip,
-while a revocation written anywhere reaches every process before the next request.
+They live in the "revocation" cache alias: on Redis a config.memory.NearCache, so the check reads
+the process's own copies (a mark found missing too) and costs no round trip, while a revocation
+written anywhere reaches every process before the next request.
 
 Marks are keyed on what a verified token says, never on the token text:
 
@@ -16,17 +16,12 @@ marks make the same decision reach access tokens at once, in every process that 
 The user mark needs no list of families, but `iat` counts whole seconds, so revoke-all also marks
 each family it revokes: together they refuse the tokens issued earlier in the very same second.
 
-A token found not revoked is remembered with the revocation cache's stamp (a NearCache's: it
-changes with every announced write anywhere), so while nothing has been announced its next check
-reads nothing at all; any write of a mark changes the stamp, and the next check reads again.
-
-Whether a family's last-used time is due is asked of the process's memory first (at most once a
-minute per family and process), then settled across processes with one `add` of
-`api:used:fid:<family id>` in the default cache: the process that adds it writes the time.
+Whether a family's last-used time is due is asked of the process's memory first (the "local"
+cache: at most once a minute per family and process), then settled across processes with one
+`add` of `api:used:fid:<family id>` in the default cache: the process that adds it writes the time.
 """
 
 import datetime as dt
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +31,6 @@ from django.core.cache import BaseCache, cache, caches
 from rest_framework_simplejwt import settings as jwt_settings
 
 from api.token_errors import Rejection
-from config.nearcache import NearCache
 
 
 def marks() -> BaseCache:
@@ -73,54 +67,34 @@ def mark_lifetime() -> int:
     return int(api.REFRESH_TOKEN_LIFETIME.total_seconds()) + int(api.LEEWAY or 0) + 1
 
 
-# Per process: the stamp under which each token (by jti) was last found not revoked, and when each
-# family's last-used time is next due (time.monotonic()). Each starts afresh past MAX_REMEMBERED.
-_not_revoked: dict[str, int] = {}
-_use_due: dict[str, float] = {}
-MAX_REMEMBERED = 10_000
-
-
 def access_token_check(*, claims: dict[str, Any]) -> AccessCheck:
     """Revoked or not, and whether the family's last-used time is due (then it is recorded as
-    taken: the caller writes it)."""
-    revoked = _revoked(claims)
+    taken: the caller writes it). For a token being used; to look without using it, call
+    `access_token_revoked`."""
+    revoked = access_token_revoked(claims=claims)
     return AccessCheck(
         rejection=Rejection.REVOKED if revoked else None,
         record_use=not revoked and _family_use_due(claims["fid"]),
     )
 
 
-def _revoked(claims: dict[str, Any]) -> bool:
-    store = marks()
-    stamp = store.stamp() if isinstance(store, NearCache) else None
+def access_token_revoked(*, claims: dict[str, Any]) -> bool:
+    """Whether a mark refuses the verified token `claims` describe."""
     jti, family_id, user_id = claims["jti"], claims["fid"], claims["sub"]
-    if stamp is not None and _not_revoked.get(jti) == stamp:
-        return False
-    found = store.get_many([jti_key(jti), family_key(family_id), user_key(user_id)])
+    found = marks().get_many([jti_key(jti), family_key(family_id), user_key(user_id)])
     not_before = found.get(user_key(user_id))
-    revoked = (
+    return (
         jti_key(jti) in found
         or family_key(family_id) in found
         or (not_before is not None and claims["iat"] < not_before)
     )
-    if not revoked and stamp is not None:
-        # Stored under the stamp from before the read: had a mark been announced since, the
-        # stamp has moved on and this entry never matches.
-        if len(_not_revoked) >= MAX_REMEMBERED:
-            _not_revoked.clear()
-        _not_revoked[jti] = stamp
-    return revoked
 
 
 def _family_use_due(family_id: str) -> bool:
-    now = time.monotonic()
-    if _use_due.get(family_id, 0.0) > now:
-        return False
-    if len(_use_due) >= MAX_REMEMBERED:
-        _use_due.clear()
     resolution = settings.JWT_LAST_USED_RESOLUTION_SECONDS
-    _use_due[family_id] = now + resolution
-    return cache.add(used_key(family_id), True, timeout=resolution)
+    return caches["local"].add(used_key(family_id), True, timeout=resolution) and cache.add(
+        used_key(family_id), True, timeout=resolution
+    )
 
 
 def access_token_mark_revoked(*, jti: str, expires_at: int, now: dt.datetime) -> None:

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from accounts.backends import user_current
 from api import revocation
 from api.models import Note, TokenFamily
 from api.token_errors import RejectedTokenError, Rejection
@@ -33,9 +34,9 @@ def token_verdict(*, token: str) -> TokenVerdict:
         signed, _ = token_unwrap(token)
         verified = AnyToken(signed)
         if verified.kind == "access":
-            check = revocation.access_token_check(claims=verified.payload)
-            if check.rejection is not None:
-                raise RejectedTokenError(check.rejection)
+            # Looked at, not used: its family's "last used" time stays as it is.
+            if revocation.access_token_revoked(claims=verified.payload):
+                raise RejectedTokenError(Rejection.REVOKED)
         else:
             family = TokenFamily.objects.filter(pk=verified.family_id).first()
             if family is None or family.revoked_at is not None:
@@ -77,8 +78,9 @@ def note_get(*, owner_id: int, note_id: int) -> Note:
 
 
 def user_get(*, user_id: Any) -> Any:
-    """The active user `user_id`, or None."""
-    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    """The active user `user_id` as of at most a second ago (accounts.backends), or None."""
+    user = user_current(pk=user_id)
+    return user if user is not None and user.is_active else None
 
 
 def user_id_for_login(*, login: str) -> int | None:

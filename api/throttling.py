@@ -14,6 +14,9 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from api import selectors
 
+# The longest username or email the token endpoint accepts (api.views).
+MAX_LOGIN_LENGTH = 254
+
 
 class ApiRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
@@ -48,7 +51,9 @@ class TokenAccountThrottle(ApiRateThrottle):
         login = data.get("username") or data.get("email") if isinstance(data, dict) else None
         if not isinstance(login, str) or not login.strip():
             return None
-        user_id = selectors.user_id_for_login(login=login)
+        # A login no account can have (the serializer refuses it next) asks no database.
+        well_formed = "\x00" not in login and len(login) <= MAX_LOGIN_LENGTH
+        user_id = selectors.user_id_for_login(login=login) if well_formed else None
         if user_id is not None:
             return f"user:{user_id}"
         # Hashed: the key stays short and cache-safe whatever the login holds.

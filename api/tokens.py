@@ -107,12 +107,15 @@ def token_unwrap(raw: Any) -> tuple[str, bool]:
     return text, False
 
 
-def access_token_verify(raw: Any) -> tuple[AccessToken, bool]:
-    """An access token, signed or encrypted, verified and checked against the revocation marks;
-    with it, whether its family's last-used time is due for a write."""
+def access_token_verify(raw: Any, *, check_revocation: bool = True) -> tuple[AccessToken, bool]:
+    """An access token, signed or encrypted, verified and (unless `check_revocation` is False,
+    which only a measurement of its cost may ask) checked against the revocation marks; with it,
+    whether its family's last-used time is due for a write."""
     signed, encrypted = token_unwrap(raw)
     token = AccessToken(signed)
     token.encrypted = encrypted
+    if not check_revocation:
+        return token, False
     check = revocation.access_token_check(claims=token.payload)
     if check.rejection is not None:
         raise RejectedTokenError(check.rejection)

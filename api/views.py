@@ -6,9 +6,7 @@ Every error, whichever view or layer raised it, is answered by api.exceptions.ap
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
-from django.utils.decorators import method_decorator
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import serializers, status
@@ -22,7 +20,7 @@ from api import keys, selectors, services
 from api.backends import MAX_TOKEN_LENGTH
 from api.pagination import ApiPagination
 from api.schema import error_responses
-from api.throttling import TokenAccountThrottle, TokenAddressThrottle
+from api.throttling import MAX_LOGIN_LENGTH, TokenAccountThrottle, TokenAddressThrottle
 from api.token_errors import RejectedTokenError, Rejection
 
 
@@ -57,9 +55,11 @@ class TokenObtainApi(TokenApi):
 
     class TokenObtainInputSerializer(serializers.Serializer):
         username = serializers.CharField(
-            required=False, max_length=254, help_text="Username or email; or send `email`."
+            required=False,
+            max_length=MAX_LOGIN_LENGTH,
+            help_text="Username or email; or send `email`.",
         )
-        email = serializers.CharField(required=False, max_length=254)
+        email = serializers.CharField(required=False, max_length=MAX_LOGIN_LENGTH)
         password = serializers.CharField(max_length=4096, trim_whitespace=False)
         name = serializers.CharField(
             required=False, max_length=100, default="", help_text="Shown on the tokens page."
@@ -89,13 +89,9 @@ class TokenObtainApi(TokenApi):
         return Response(TokenPairOutputSerializer(pair).data)
 
 
-@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class TokenRefreshApi(TokenApi):
     """Exchange a refresh token for a new pair; the old refresh token is spent. Presenting a
-    spent one again revokes its whole family and answers `refresh_token_reused`.
-
-    Not one request-wide transaction: the revocation on reuse must commit although the answer
-    is an error (services.token_pair_refresh runs its own)."""
+    spent one again revokes its whole family and answers `refresh_token_reused`."""
 
     class TokenRefreshInputSerializer(serializers.Serializer):
         refresh = serializers.CharField(max_length=MAX_TOKEN_LENGTH, trim_whitespace=False)

@@ -1,20 +1,29 @@
-"""Load benchmark (not a test): sessions against JWTs over the wire, under gunicorn, with wrk.
+"""Load benchmark (not a test): the project against a stock peer, over the wire, with wrk.
 
-Run from the project folder: `.venv/bin/python -m bench.load [--seconds 30] [--rounds 10]`.
+Run from the project folder: `.venv/bin/python -m bench.load [--seconds 30] [--rounds 10]
+[--only probe-bearer,peer-jwt-stateless] [--workers N] [--threads N] [--connections 16]`.
 Needs `wrk` (Debian: `apt-get install wrk`), `redis-server`, and a PostgreSQL server whose
 `--postgres` role may create databases (default: the role .ci/services makes).
 
-It serves the project with config/gunicorn.py under the production settings, on 127.0.0.1 only,
-with a throwaway PostgreSQL database and its own Redis (cache, sessions, revocation marks), as in
-production. It prepares one user, a session of that user and an access token, then drives the
-auth probe (/compare/probe/, compare.measurements.AuthProbeApi) with wrk for each style in turn,
-against the same server and workers: no credentials (the baseline), the session cookie, the bearer
-token. Every request says `X-Forwarded-Proto: https`, as the load balancer would. Then it revokes
-the token through the API and checks that the very next request with it is refused.
+Two servers run side by side on 127.0.0.1, both under gunicorn with config/gunicorn.py and the
+same shape (--workers x --threads):
 
-Prints requests per second, p50/p99 latency and the throughput ratio to the baseline against the
-targets (bearer >= 90 %, session >= 80 %). The stateless JWT variant has no route on the site (it
-would accept revoked tokens); `manage.py authbench` measures it in process.
+- the project, under its production settings, with a throwaway PostgreSQL database and its own
+  Redis (database 0: cache, sessions, revocation marks), as in production;
+- the peer (bench/peer/): what a developer would build instead, `django-admin startproject` with
+  Django REST framework and djangorestframework-simplejwt in stock settings, with its own
+  throwaway database on the same PostgreSQL server and database 1 of the same Redis.
+
+Each gets one user, a session of that user (cookie) and an access token. Every target (TARGETS)
+is first checked to answer 200 with the credentials it is meant to use (for the project, that
+the expected authenticator accepted them), warmed up, then driven by wrk in turns: round by
+round, every target once per round. Every request says `X-Forwarded-Proto: https`, as the load
+balancer would. At the end the project's token is revoked through its API, and the very next
+request with it must be refused.
+
+Prints requests per second, p50/p99 latency, errors and each project target's throughput as a
+multiple of its peer target's (the median over rounds of the ratio within a round) against its
+goal. `--only` measures a subset (the peers of the chosen targets come along).
 """
 
 import argparse
@@ -28,8 +37,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -37,6 +46,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from config import gunicorn as gunicorn_config
 from tests.servers import free_port, http, running_redis, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,10 +54,98 @@ LUA_REPORT = ROOT / "bench" / "wrk_report.lua"
 PROBE_PATH = "/compare/probe/"
 WARM_UP_SECONDS = 2
 STARTUP_SECONDS = 60
-# Throughput each style must keep, as a fraction of the baseline's.
-TARGETS = {"none": None, "session": 0.80, "jwt": 0.90}
-# Runs in `manage.py shell` against the benchmark's database and Redis: the credentials to send.
-PREPARE = """
+HTTPS = {"X-Forwarded-Proto": "https"}
+# In a target's `expect`: the id of the user prepared on that target's server.
+USER_ID = "<user id>"
+
+
+@dataclass(frozen=True)
+class Server:
+    """One of the two servers: its WSGI app, where it answers when up, its preparation."""
+
+    name: str
+    app: str
+    health_path: str
+    settings: str
+
+
+PROJECT = Server("project", "config.wsgi", "/healthz", "config.settings.production")
+PEER = Server("peer", "bench.peer.wsgi", "/none/", "bench.peer.settings")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One URL with one kind of credentials ("none", "session" or "bearer") on one server.
+
+    `peer` names the target it is compared with, `goal` the least throughput it must keep as a
+    multiple of that peer's; `expect` holds fields its answer must have before it is loaded.
+    """
+
+    name: str
+    server: Server
+    path: str
+    credentials: str
+    peer: str | None = None
+    goal: float | None = None
+    expect: dict[str, object] = field(default_factory=dict)
+
+
+TARGETS = (
+    Target("peer-none", PEER, "/none/", "none", expect={"ok": True}),
+    Target("peer-jwt", PEER, "/jwt/", "bearer", expect={"id": USER_ID}),
+    Target("peer-jwt-stateless", PEER, "/jwt-stateless/", "bearer", expect={"id": USER_ID}),
+    Target("peer-session", PEER, "/session/", "session", expect={"id": USER_ID}),
+    Target(
+        "probe-none",
+        PROJECT,
+        PROBE_PATH,
+        "none",
+        peer="peer-none",
+        goal=0.90,
+        expect={"authenticated_by": "none", "user_id": None},
+    ),
+    Target(
+        "probe-session",
+        PROJECT,
+        PROBE_PATH,
+        "session",
+        peer="peer-session",
+        expect={"authenticated_by": "session", "user_id": USER_ID},
+    ),
+    Target(
+        "probe-bearer",
+        PROJECT,
+        PROBE_PATH,
+        "bearer",
+        peer="peer-jwt-stateless",
+        goal=1.0,
+        expect={"authenticated_by": "bearer", "user_id": USER_ID},
+    ),
+    Target(
+        "me-session",
+        PROJECT,
+        "/api/me/",
+        "session",
+        peer="peer-session",
+        goal=1.5,
+        expect={"authenticated_by": "session", "id": USER_ID},
+    ),
+    Target(
+        "me-bearer",
+        PROJECT,
+        "/api/me/",
+        "bearer",
+        peer="peer-jwt",
+        goal=1.5,
+        expect={"authenticated_by": "bearer", "id": USER_ID},
+    ),
+    Target("notes-bearer", PROJECT, "/api/notes/", "bearer", peer="peer-jwt"),
+)
+TARGETS_BY_NAME = {target.name: target for target in TARGETS}
+
+# Run in `shell` against each server's database and Redis: the credentials to send, as JSON.
+PREPARE = {
+    PROJECT: """
 import json
 from django.conf import settings
 from accounts.models import User
@@ -58,49 +156,72 @@ user = User.objects.create_user(username="bench", email="bench@example.com")
 session = session_create(user=user)
 pair = services.token_pair_issue(user=user, origin=TokenFamily.Origin.PASSWORD)
 print(json.dumps({
-    "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}", "access": pair.access
+    "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+    "access": pair.access,
+    "user_id": user.pk,
 }))
-"""
+""",
+    # Stock only: Django's own login into the session store, simplejwt's own access token.
+    PEER: """
+import json
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+from rest_framework_simplejwt.tokens import AccessToken
+user = User.objects.create_user(username="bench", email="bench@example.com")
+client = Client()
+client.force_login(user)
+name = settings.SESSION_COOKIE_NAME
+print(json.dumps({
+    "cookie": f"{name}={client.cookies[name].value}",
+    "access": str(AccessToken.for_user(user)),
+    "user_id": user.pk,
+}))
+""",
+}
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    """One style over all rounds: total throughput, the median round's p50, the worst p99, and
-    the median over rounds of its throughput relative to the baseline's in the same round."""
+    """One target over all rounds: total throughput, the median round's p50, the worst p99, and
+    the median over rounds of its throughput relative to its peer's in the same round."""
 
-    style: str
+    target: Target
     requests: int
     requests_per_second: float
     p50_ms: float
     p99_ms: float
     errors: int
-    ratio_to_baseline: float
+    ratio_to_peer: float | None
 
 
 def rate(summary: dict) -> float:
     return summary["requests"] / (summary["duration_us"] / 1e6)
 
 
-def load_result(*, style: str, summaries: dict[str, list[dict]]) -> LoadResult:
-    runs = summaries[style]
+def load_result(*, target: Target, summaries: dict[str, list[dict]]) -> LoadResult:
+    runs = summaries[target.name]
     requests = sum(run["requests"] for run in runs)
+    ratio = None
+    if target.peer is not None:
+        ratio = statistics.median(
+            rate(run) / rate(peer) for run, peer in zip(runs, summaries[target.peer], strict=True)
+        )
     return LoadResult(
-        style=style,
+        target=target,
         requests=requests,
         requests_per_second=requests / (sum(run["duration_us"] for run in runs) / 1e6),
         p50_ms=statistics.median(run["p50_us"] for run in runs) / 1000,
         p99_ms=max(run["p99_us"] for run in runs) / 1000,
         errors=sum(run["non_2xx"] + run["socket_errors"] for run in runs),
-        ratio_to_baseline=statistics.median(
-            rate(run) / rate(base) for run, base in zip(runs, summaries["none"], strict=True)
-        ),
+        ratio_to_peer=ratio,
     )
 
 
 @contextmanager
-def throwaway_database(*, admin_url: str) -> Iterator[str]:
+def throwaway_database(*, admin_url: str, label: str) -> Iterator[str]:
     """A new, empty PostgreSQL database, dropped afterwards; yields its URL."""
-    name = f"signin_lab_bench_{secrets.token_hex(4)}"
+    name = f"signin_lab_bench_{label}_{secrets.token_hex(4)}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
@@ -113,9 +234,9 @@ def throwaway_database(*, admin_url: str) -> Iterator[str]:
 
 
 def manage(*args: str, env: dict[str, str]) -> str:
-    """Run manage.py under the benchmark's environment; its standard output."""
-    result = subprocess.run(  # noqa: S603 -- our own interpreter and manage.py
-        [sys.executable, "manage.py", *args],
+    """Run a management command under `env` (its DJANGO_SETTINGS_MODULE); its standard output."""
+    result = subprocess.run(  # noqa: S603 -- our own interpreter and Django
+        [sys.executable, "-m", "django", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -124,35 +245,35 @@ def manage(*args: str, env: dict[str, str]) -> str:
         timeout=300,
     )
     if result.returncode != 0:
-        sys.exit(f"manage.py {args[0]} failed:\n{result.stderr}")
+        sys.exit(f"{env['DJANGO_SETTINGS_MODULE']}: {args[0]} failed:\n{result.stderr}")
     return result.stdout
 
 
-def healthy(base_url: str) -> bool:
+def healthy(url: str) -> bool:
     try:
-        return http(f"{base_url}/healthz").status == HTTPStatus.OK
+        return http(url, headers=HTTPS).status == HTTPStatus.OK
     except OSError:  # refused or timed out: still starting
         return False
 
 
 @contextmanager
-def running_server(*, env: dict[str, str], port: int) -> Iterator[str]:
+def running_server(*, server: Server, env: dict[str, str], port: int) -> Iterator[str]:
     """gunicorn with config/gunicorn.py; its access log is still written, but to /dev/null."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
+    process = subprocess.Popen(  # noqa: S603 -- our own interpreter and gunicorn
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", server.app],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, process, "gunicorn")
+        wait_for_port(port, process, f"gunicorn ({server.name})")
         base_url = f"http://127.0.0.1:{port}"
         # The socket opens before the workers have loaded Django: wait for an answer.
         deadline = time.monotonic() + STARTUP_SECONDS
-        while not healthy(base_url):
+        while not healthy(f"{base_url}{server.health_path}"):
             if time.monotonic() > deadline:
-                sys.exit("gunicorn did not become healthy")
+                sys.exit(f"gunicorn ({server.name}) did not become healthy")
             time.sleep(0.2)
         yield base_url
     finally:
@@ -173,95 +294,174 @@ def wrk(*, url: str, headers: dict[str, str], seconds: int, connections: int) ->
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def probe_check(*, url: str, headers: dict[str, str], expected: str) -> None:
-    """Refuse to load-test a style whose credentials are not the ones that authenticate."""
+def request_headers(*, target: Target, credentials: dict) -> dict[str, str]:
+    if target.credentials == "session":
+        return {**HTTPS, "Cookie": credentials["cookie"]}
+    if target.credentials == "bearer":
+        return {**HTTPS, "Authorization": f"Bearer {credentials['access']}"}
+    return HTTPS
+
+
+def probe_check(*, target: Target, url: str, headers: dict[str, str], user_id: int) -> None:
+    """Refuse to load a target that does not answer 200 with the answer its credentials earn."""
     answer = http(url, headers=headers)
-    if answer.status != HTTPStatus.OK or json.loads(answer.body)["authenticated_by"] != expected:
-        sys.exit(f"The probe answered {answer.status} {answer.body!r}; expected {expected}.")
+    # simplejwt's stateless TokenUser answers the id as the token holds it, a string.
+    expected = {k: str(user_id) if v == USER_ID else v for k, v in target.expect.items()}
+    body = json.loads(answer.body) if answer.status == HTTPStatus.OK else {}
+    got = {
+        k: str(body[k]) if v == USER_ID and k in body else body.get(k)
+        for k, v in target.expect.items()
+    }
+    if answer.status != HTTPStatus.OK or got != expected:
+        sys.exit(
+            f"{target.name}: GET {target.path} answered {answer.status} {answer.body[:300]!r}; "
+            f"expected 200 with {expected}."
+        )
 
 
-def revocation_check(*, base_url: str, headers: dict[str, str], token: str) -> str:
-    """Revoke `token` through the API, then use it once: the answer, as one line."""
+def revocation_check(*, base_url: str, token: str) -> str:
+    """Revoke `token` through the project's API, then use it once: the answer, as one line."""
     revoke = http(
         f"{base_url}/api/auth/token/revoke/",
         data=json.dumps({"token": token}).encode(),
-        headers={**headers, "Content-Type": "application/json"},
+        headers={**HTTPS, "Content-Type": "application/json"},
     )
-    after = http(f"{base_url}{PROBE_PATH}", headers={**headers, "Authorization": f"Bearer {token}"})
+    after = http(f"{base_url}{PROBE_PATH}", headers={**HTTPS, "Authorization": f"Bearer {token}"})
     code = json.loads(after.body).get("error", {}).get("code") if after.body else None
     immediate = revoke.status == HTTPStatus.OK and after.status == HTTPStatus.UNAUTHORIZED
     verdict = "immediate" if immediate else "NOT immediate"
     return f"revoke -> {revoke.status}; next request with it -> {after.status} {code}: {verdict}"
 
 
-def benchmark(*, seconds: int, rounds: int, connections: int, workers: int, postgres: str) -> None:
+def server_env(
+    *, server: Server, database_url: str, redis_url: str, port: int, workers: int, threads: int
+) -> dict[str, str]:
+    return {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DJANGO_", "JWT_", "GUNICORN_"))
+        },
+        "DJANGO_SETTINGS_MODULE": server.settings,
+        "DJANGO_READ_DOT_ENV_FILE": "False",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": str(threads),
+    }
+
+
+def selected_targets(only: str | None) -> list[Target]:
+    """The targets named in `only` (all without it) and their peers, in TARGETS order."""
+    if not only:
+        return list(TARGETS)
+    names = {name.strip() for name in only.split(",") if name.strip()}
+    unknown = names - TARGETS_BY_NAME.keys()
+    if unknown:
+        sys.exit(f"--only: unknown target(s) {sorted(unknown)}; known: {list(TARGETS_BY_NAME)}")
+    names |= {TARGETS_BY_NAME[name].peer for name in names} - {None}
+    return [target for target in TARGETS if target.name in names]
+
+
+def benchmark(
+    *,
+    targets: list[Target],
+    seconds: int,
+    rounds: int,
+    connections: int,
+    workers: int,
+    threads: int,
+    postgres: str,
+) -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        running_redis(free_port()) as redis_url,
-        throwaway_database(admin_url=postgres) as database_url,
-    ):
-        port = free_port()
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JWT_"))},
-            "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "DJANGO_READ_DOT_ENV_FILE": "False",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "JWT_SIGNING_KEYS_DIR": str(Path(folder) / "keys"),
-            # Longer than the run, so the token never expires under load.
-            "JWT_ACCESS_TOKEN_SECONDS": "3600",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "WEB_CONCURRENCY": str(workers),
-        }
-        manage("jwt_rotate_key", env=env)
-        manage("migrate", "--noinput", env=env)
-        credentials = json.loads(
-            manage("shell", "--no-imports", "-c", PREPARE, env=env).strip().splitlines()[-1]
-        )
-        https = {"X-Forwarded-Proto": "https"}
-        styles = {
-            "none": ("none", https),
-            "session": (
-                "session",
-                {**https, "Cookie": credentials["cookie"]},
-            ),
-            "jwt": ("bearer", {**https, "Authorization": f"Bearer {credentials['access']}"}),
-        }
-        load_before = os.getloadavg()[0]
-        with running_server(env=env, port=port) as base_url:
-            url = f"{base_url}{PROBE_PATH}"
-            for expected, headers in styles.values():
-                probe_check(url=url, headers=headers, expected=expected)
-                wrk(url=url, headers=headers, seconds=WARM_UP_SECONDS, connections=connections)
-            # Styles take turns, round by round: a change in the machine's load during the run
-            # touches them alike, and each ratio compares runs seconds apart.
-            summaries: dict[str, list[dict]] = {style: [] for style in styles}
-            for _ in range(rounds):
-                for style, (_, headers) in styles.items():
-                    summaries[style].append(
-                        wrk(
-                            url=url,
-                            headers=headers,
-                            seconds=seconds // rounds,
-                            connections=connections,
-                        )
-                    )
-            revocation = revocation_check(
-                base_url=base_url, headers=https, token=credentials["access"]
+    servers = [server for server in (PROJECT, PEER) if any(t.server is server for t in targets)]
+    with ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory())
+        redis_url = stack.enter_context(running_redis(free_port()))
+        # One Redis server, one database number each: the project's 0, the peer's 1.
+        redis_urls = {PROJECT: redis_url, PEER: redis_url.rsplit("/", 1)[0] + "/1"}
+        envs: dict[Server, dict[str, str]] = {}
+        credentials: dict[Server, dict] = {}
+        for server in servers:
+            database_url = stack.enter_context(
+                throwaway_database(admin_url=postgres, label=server.name)
             )
-        report(
-            results=[load_result(style=style, summaries=summaries) for style in styles],
-            revocation=revocation,
-            seconds=seconds,
-            rounds=rounds,
-            connections=connections,
-            workers=workers,
-            load_before=load_before,
-        )
+            env = server_env(
+                server=server,
+                database_url=database_url,
+                redis_url=redis_urls[server],
+                port=free_port(),
+                workers=workers,
+                threads=threads,
+            )
+            if server is PROJECT:
+                env |= {
+                    "JWT_SIGNING_KEYS_DIR": str(Path(folder) / "keys"),
+                    # Longer than the run, so the token never expires under load.
+                    "JWT_ACCESS_TOKEN_SECONDS": "3600",
+                }
+                manage("jwt_rotate_key", env=env)
+            manage("migrate", "--noinput", env=env)
+            output = manage("shell", "--no-imports", "-c", PREPARE[server], env=env)
+            credentials[server] = json.loads(output.strip().splitlines()[-1])
+            envs[server] = env
+        load_before = os.getloadavg()[0]
+        # Both servers run at once, so they share the machine alike while the targets take turns.
+        base_urls = {
+            server: stack.enter_context(
+                running_server(
+                    server=server,
+                    env=envs[server],
+                    port=int(envs[server]["GUNICORN_BIND"].rsplit(":", 1)[1]),
+                )
+            )
+            for server in servers
+        }
+        runs = {
+            target.name: (
+                f"{base_urls[target.server]}{target.path}",
+                request_headers(target=target, credentials=credentials[target.server]),
+            )
+            for target in targets
+        }
+        for target in targets:
+            url, headers = runs[target.name]
+            user_id = credentials[target.server]["user_id"]
+            probe_check(target=target, url=url, headers=headers, user_id=user_id)
+            wrk(url=url, headers=headers, seconds=WARM_UP_SECONDS, connections=connections)
+        # Targets take turns, round by round: a change in the machine's load during the run
+        # touches them alike, and each ratio compares runs seconds apart.
+        summaries: dict[str, list[dict]] = {target.name: [] for target in targets}
+        for _ in range(rounds):
+            for target in targets:
+                url, headers = runs[target.name]
+                summaries[target.name].append(
+                    wrk(
+                        url=url,
+                        headers=headers,
+                        seconds=max(1, seconds // rounds),
+                        connections=connections,
+                    )
+                )
+        revocation = "not checked (no project target)"
+        if PROJECT in base_urls:
+            revocation = revocation_check(
+                base_url=base_urls[PROJECT], token=credentials[PROJECT]["access"]
+            )
+    report(
+        results=[load_result(target=target, summaries=summaries) for target in targets],
+        revocation=revocation,
+        seconds=seconds,
+        rounds=rounds,
+        connections=connections,
+        workers=workers,
+        threads=threads,
+        load_before=load_before,
+    )
 
 
 def report(
@@ -272,42 +472,61 @@ def report(
     rounds: int,
     connections: int,
     workers: int,
+    threads: int,
     load_before: float,
 ) -> None:
     print(
-        f"GET {PROBE_PATH} on gunicorn ({workers} workers x gthread), production settings, "
-        f"PostgreSQL + Redis, loopback; wrk -t1 -c{connections}, {seconds} s per style "
-        f"in {rounds} turns after {WARM_UP_SECONDS} s of warm-up; {os.cpu_count()} cores "
-        f"shared by everything (load average before: {load_before:.2f})."
+        f"Project (production settings) and stock peer (bench/peer), each on gunicorn "
+        f"{workers} workers x {threads} threads, PostgreSQL + Redis, loopback; "
+        f"wrk -t1 -c{connections}, {seconds} s per target in {rounds} rounds after "
+        f"{WARM_UP_SECONDS} s of warm-up; {os.cpu_count()} cores shared by everything "
+        f"(load average before: {load_before:.2f})."
     )
-    print(f"{'style':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'x base':>8}  target")
+    print(
+        f"{'target':<20}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}  "
+        f"{'peer':<20}{'x peer':>7}{'goal':>8}  verdict"
+    )
     for r in results:
-        ratio = r.ratio_to_baseline
-        target = TARGETS[r.style]
-        verdict = (
-            "" if target is None else f">= {target:.2f}: {'met' if ratio >= target else 'MISSED'}"
-        )
+        target = r.target
+        ratio = "" if r.ratio_to_peer is None else f"{r.ratio_to_peer:.2f}"
+        goal = "" if target.goal is None else f">= {target.goal:.2f}"
+        verdict = ""
+        if target.goal is not None and r.ratio_to_peer is not None:
+            verdict = "met" if r.ratio_to_peer >= target.goal else "MISSED"
         print(
-            f"{r.style:<9}{r.requests_per_second:>9.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
-            f"{r.errors:>8}{ratio:>8.2f}  {verdict}"
+            f"{target.name:<20}{r.requests_per_second:>8.0f}{r.p50_ms:>8.2f}{r.p99_ms:>8.2f}"
+            f"{r.errors:>8}  {target.peer or '-':<20}{ratio:>7}{goal:>8}  {verdict}".rstrip()
         )
     print(f"Revocation: {revocation}")
 
 
 def main() -> None:
+    # config/gunicorn.py's own (it reads WEB_CONCURRENCY and GUNICORN_THREADS).
+    default_workers, default_threads = gunicorn_config.workers, gunicorn_config.threads
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # Many short turns: on a small shared machine the throughput of one 3 s run moves by +-5 %;
     # the median of ten paired ratios moves much less.
-    parser.add_argument("--seconds", type=int, default=30, help="per style (default 30)")
+    parser.add_argument("--seconds", type=int, default=30, help="per target (default 30)")
     parser.add_argument(
-        "--rounds", type=int, default=10, help="turns the styles take, splitting --seconds (10)"
+        "--rounds", type=int, default=10, help="turns the targets take, splitting --seconds (10)"
     )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     parser.add_argument(
         "--workers",
         type=int,
-        default=2 * (os.cpu_count() or 1) + 1,
-        help="gunicorn workers, the same for every style (default: config/gunicorn.py's)",
+        default=default_workers,
+        help=f"gunicorn workers, both servers (default: config/gunicorn.py's, {default_workers})",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=default_threads,
+        help=f"threads per worker, both servers (default: config/gunicorn.py's, {default_threads})",
+    )
+    parser.add_argument(
+        "--only",
+        help="comma-separated targets to measure (their peers come along): "
+        + ", ".join(TARGETS_BY_NAME),
     )
     parser.add_argument(
         "--postgres",
@@ -316,10 +535,12 @@ def main() -> None:
     )
     options = parser.parse_args()
     benchmark(
+        targets=selected_targets(options.only),
         seconds=options.seconds,
         rounds=options.rounds,
         connections=options.connections,
         workers=options.workers,
+        threads=options.threads,
         postgres=options.postgres,
     )
 

@@ -9,7 +9,7 @@ import logging
 import sys
 from http import HTTPStatus
 
-from django.db import DatabaseError, InterfaceError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -19,8 +19,10 @@ RETRY_AFTER_SECONDS = 30
 
 
 def dependency_down(exception: BaseException | None) -> str | None:
-    """The dependency an exception says is unreachable, or None when it is something else."""
-    if isinstance(exception, DatabaseError | InterfaceError):
+    """The dependency an exception says is unreachable, or None when it is something else. Only
+    a connection or operational error is an outage: any other database error (a constraint, a
+    value PostgreSQL refuses) is a bug, answered 500 with its traceback in the log."""
+    if isinstance(exception, OperationalError | InterfaceError):
         return "database"
     if isinstance(exception, RedisConnectionError | RedisTimeoutError):
         return "cache"

@@ -94,31 +94,44 @@ def admin_client(client, admin_user):
     return client
 
 
+def production_caches(redis_url: str) -> dict:
+    """The cache aliases as production has them (config/settings/production.py), on `redis_url`,
+    except "default", kept in memory."""
+    near = {"BACKEND": "config.memory.NearCache", "LOCATION": redis_url, "TIMEOUT": None}
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "local": {"BACKEND": "config.memory.LocalCache", "LOCATION": "local"},
+        "users": {
+            "BACKEND": "config.memory.LocalCache",
+            "LOCATION": "users",
+            "TIMEOUT": 1,
+            "OPTIONS": {"ANNOUNCE": redis_url},
+        },
+        "sessions": {**near, "KEY_PREFIX": "sessions"},
+        "revocation": {**near, "KEY_PREFIX": "revocation"},
+    }
+
+
 @pytest.fixture
 def near_caches(monkeypatch):
-    """ "sessions" and "revocation" as in production: config.nearcache.NearCaches on a Redis of the
-    test's own, sessions kept in it; "default" in memory. Yields the Redis URL once their
-    subscription delivers, so copies are kept from the first read on."""
-    from django.core.cache import caches
+    """The cache aliases as in production: config.memory's, on a Redis of the test's own,
+    sessions kept in it; "default" in memory. Yields the Redis URL once the subscription
+    delivers, so copies are kept from the first read on."""
     from django.test import override_settings
 
-    from config import nearcache
+    from config import memory
 
     if redis_server_binary() is None:
         pytest.skip("no redis-server here: apt-get install redis-server")
-    monkeypatch.setattr(nearcache, "_invalidations", {})
-    with running_redis(free_port()) as url:
-        near = {"BACKEND": "config.nearcache.NearCache", "LOCATION": url, "TIMEOUT": None}
-        with override_settings(
-            CACHES={
-                "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-                "sessions": {**near, "KEY_PREFIX": "sessions"},
-                "revocation": {**near, "KEY_PREFIX": "revocation"},
-            },
-            SESSION_ENGINE="django.contrib.sessions.backends.cache",
-        ):
-            deadline = time.monotonic() + 10
-            while caches["sessions"].stamp() is None:
-                assert time.monotonic() < deadline, "the subscription never answered a ping"
-                time.sleep(0.01)
-            yield url
+    for registry in ("_clients", "_announcements", "_memories"):
+        monkeypatch.setattr(memory, registry, {})
+    with (
+        running_redis(free_port()) as url,
+        override_settings(CACHES=production_caches(url), SESSION_ENGINE="config.sessions"),
+    ):
+        announcements = memory._announcements_for(url)
+        deadline = time.monotonic() + 10
+        while announcements.poll() is None:
+            assert time.monotonic() < deadline, "the subscription never answered a ping"
+            time.sleep(0.01)
+        yield url

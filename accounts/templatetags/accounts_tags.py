@@ -26,7 +26,7 @@ def allow_forms_to_reach(context, providers) -> str:
 
     The Content-Security-Policy's `form-action 'self'` also governs where a form submission is
     redirected, and each button's POST is redirected to its provider. The origins are gathered on
-    the request; accounts.middleware.ProviderFormActionMiddleware adds them to this page's policy.
+    the request; config.csp.ContentSecurityPolicyMiddleware adds them to this page's policy.
     """
     request = context["request"]
     origins = getattr(request, "provider_form_action_origins", set())

@@ -27,31 +27,41 @@ SITE_ID = 1
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# No transaction around each request: services open their own (transaction.atomic), and a
+# request that reads nothing makes no database round trip.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Caches: they hold rate-limit counters, revocation marks and (in production) sessions, so every
-# process of one deployment must share them (Redis in production; `filecache:///path` shares
-# them on one machine). On Redis, the aliases read on every request (sessions, revocation marks,
-# and the copies of users the sessions name, see accounts.backends) are config.nearcache's: read
-# from the process's memory, kept exact by the writes' announcements.
+# Caches. "default" holds rate-limit counters and must be shared by every process of a
+# deployment (Redis in production; `filecache:///path` shares it on one machine). The others are
+# config.memory's, where every per-process memory lives, each bounded and with its staleness
+# written down: "local" (this process only), "users" (copies of user rows, dropped everywhere on
+# a change) and, on Redis, "sessions" and "revocation" read through copies kept exact.
 _cache = env.cache("CACHE_URL", default="locmemcache://signin-lab")
-_on_redis = _cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+_redis_url = (
+    _cache["LOCATION"]
+    if _cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    else None
+)
 CACHES = {
-    "default": {**_cache, "BACKEND": "config.cache.RedisCache"} if _on_redis else _cache,
+    "default": _cache,
+    "local": {"BACKEND": "config.memory.LocalCache", "LOCATION": "local"},
+    "users": {
+        "BACKEND": "config.memory.LocalCache",
+        "LOCATION": "users",
+        "TIMEOUT": 1,
+        "OPTIONS": {"ANNOUNCE": _redis_url},
+    },
     **{
-        alias: {
-            **_cache,
-            "BACKEND": "config.nearcache.NearCache" if _on_redis else _cache["BACKEND"],
-            "KEY_PREFIX": alias,
-            "TIMEOUT": None,
-        }
+        alias: (
+            {"BACKEND": "config.memory.NearCache", "LOCATION": _redis_url}
+            if _redis_url
+            else {**_cache}
+        )
+        | {"KEY_PREFIX": alias, "TIMEOUT": None}
         for alias in ("sessions", "revocation")
     },
 }
 SESSION_CACHE_ALIAS = "sessions"
-# Where accounts.backends keeps copies of the users that sessions name (only on a NearCache).
-AUTH_USER_COPIES_CACHE = "sessions"
 
 # URLs
 ROOT_URLCONF = "config.urls"
@@ -118,8 +128,7 @@ AUTH_PASSWORD_VALIDATORS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "accounts.middleware.ProviderFormActionMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -227,7 +236,9 @@ LOGGING = {
 }
 
 # django-allauth
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"

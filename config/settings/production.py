@@ -19,22 +19,38 @@ DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-# Redis holds the cache (rate-limit counters), the revocation marks and the sessions, so every
-# app server sees the same ones, each alias under its own key prefix. The two read on every request
-# are NearCaches (config.nearcache): copies in memory, exact. Never call `clear()` on any of them
-# here: on Redis it flushes the whole database, every session and revocation mark included.
+# Redis holds the rate-limit counters, the revocation marks and the sessions, so every app server
+# sees the same ones, each alias under its own key prefix; the sessions and the revocation marks
+# are read through exact copies in memory, and copies of user rows are dropped everywhere on a
+# change (config.memory, which says how stale each may be).
 _redis = env.str("REDIS_URL")
-_near = {"BACKEND": "config.nearcache.NearCache", "LOCATION": _redis, "TIMEOUT": None}
 CACHES = {
-    "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": _redis, "KEY_PREFIX": "cache"},
-    "sessions": {**_near, "KEY_PREFIX": "session"},
-    "revocation": {**_near, "KEY_PREFIX": "revocation"},
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _redis,
+        "KEY_PREFIX": "cache",
+    },
+    "local": {"BACKEND": "config.memory.LocalCache", "LOCATION": "local"},
+    "users": {
+        "BACKEND": "config.memory.LocalCache",
+        "LOCATION": "users",
+        "TIMEOUT": 1,
+        "OPTIONS": {"ANNOUNCE": _redis},
+    },
+    **{
+        alias: {
+            "BACKEND": "config.memory.NearCache",
+            "LOCATION": _redis,
+            "KEY_PREFIX": prefix,
+            "TIMEOUT": None,
+        }
+        for alias, prefix in (("sessions", "session"), ("revocation", "revocation"))
+    },
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+SESSION_ENGINE = "config.sessions"
 
 # HTTPS everywhere; the load balancer terminates TLS and says so in X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -56,13 +56,6 @@ SOCIALACCOUNT_REQUESTS_TIMEOUT = 3.0
 # The bearer-token API: keys made on first use in their own folder, apart from development's.
 JWT_SIGNING_KEYS_DIR = env.str("JWT_SIGNING_KEYS_DIR", default=str(VAR_DIR / "test-jwt-keys"))
 
-# The auth inspector (compare.inspector): every API response says which authenticator accepted it
-# and what that cost; DRF runs the API's own authentication classes, timed.
+# The auth inspector (compare.inspector): every API response says which authenticator accepted it,
+# its queries and its time.
 AUTH_INSPECTOR = True
-REST_FRAMEWORK = {
-    **REST_FRAMEWORK,
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "compare.inspector.InspectedBearerTokenAuthentication",
-        "compare.inspector.InspectedSessionAuthentication",
-    ],
-}

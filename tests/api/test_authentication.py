@@ -28,7 +28,7 @@ def authenticate(header: str):
 def test_the_bearer_scheme_is_case_insensitive_and_takes_one_or_more_spaces(header):
     """RFC 6750 section 2.1 (`"Bearer" 1*SP b64token`) and RFC 9110 section 11.1 (auth schemes
     are case-insensitive)."""
-    assert bearer_token(header) == header.split()[-1]
+    assert bearer_token(header.encode()) == header.encode().split()[-1]
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def test_the_bearer_scheme_is_case_insensitive_and_takes_one_or_more_spaces(head
 )
 def test_anything_else_in_the_header_is_malformed(header):
     with pytest.raises(RejectedTokenError) as raised:
-        bearer_token(header)
+        bearer_token(header.encode())
 
     assert raised.value.rejection == "authorization_header_malformed"
 

@@ -185,9 +185,9 @@ def test_a_password_change_in_another_process_refuses_the_old_tokens(deployment)
 
     deployment.manage(
         "from accounts.models import User\n"
+        "from accounts.services import user_password_set\n"
         "user = User.objects.get(username='password')\n"
-        "user.set_password('a brand new passphrase')\n"
-        "user.save()\n"
+        "user_password_set(user=user, password='a brand new passphrase')\n"
     )
 
     for server in (first, second):
@@ -202,9 +202,9 @@ def test_deactivating_a_user_in_another_process_refuses_their_tokens(deployment)
 
     deployment.manage(
         "from accounts.models import User\n"
+        "from accounts.services import user_deactivate\n"
         "user = User.objects.get(username='deactivate')\n"
-        "user.is_active = False\n"
-        "user.save()\n"
+        "user_deactivate(user=user, actor=None)\n"
     )
 
     assert_revoked(me(second, pair["access"]))

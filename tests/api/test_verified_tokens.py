@@ -1,4 +1,4 @@
-"""api.backends.VerifiedTokens: a token this process has verified is not verified again in full.
+"""api.backends: a token this process has verified is not verified again in full.
 
 What cannot change about a token (its signature, issuer, audience, algorithm, type) is checked
 once; what can change is checked on every use, and a token that no longer passes is verified again
@@ -16,11 +16,12 @@ from http import HTTPStatus
 
 import jwt
 import pytest
+from django.core.cache import caches
 from django.core.management import call_command
 from django.test import override_settings
 
 from api import backends, clock
-from api.backends import VerifiedTokens, token_backend
+from api.backends import Verified, token_backend, verified_key, verified_remember
 from api.keys import retirement_grace
 from api.token_errors import RejectedTokenError, Rejection
 from tests.api.conftest import bearer
@@ -205,24 +206,18 @@ def test_only_the_exact_text_that_passed_matches(pair, full_verifications, segme
     assert full_verifications == [pair.access, altered, altered]
 
 
-def test_the_verified_tokens_start_afresh_when_full():
-    tokens = VerifiedTokens()
-    tokens.MAX_ENTRIES = 2
-
-    for token in ("a", "b", "c"):
-        tokens.add(token, header={"kid": token}, claims={"jti": token})
-
-    assert tokens.get("a") is None
-    assert tokens.get("b") is None
-    assert tokens.get("c").claims == {"jti": "c"}
-
-
 def test_a_token_with_a_nested_claim_is_never_remembered():
     """Callers get a shallow copy of the claims: a nested one would be shared with the next."""
-    tokens = VerifiedTokens()
+    expires = int(time.time()) + 60
 
-    tokens.add("nested", header={"kid": "k"}, claims={"jti": "1", "roles": ["admin"]})
-    tokens.add("flat", header={"kid": "k"}, claims={"jti": "2"})
+    verified_remember("nested", Verified({"kid": "k"}, {"exp": expires, "roles": ["admin"]}))
+    verified_remember("flat", Verified({"kid": "k"}, {"exp": expires, "jti": "2"}))
 
-    assert tokens.get("nested") is None
-    assert tokens.get("flat").claims == {"jti": "2"}
+    assert caches["local"].get(verified_key("nested")) is None
+    assert caches["local"].get(verified_key("flat")).claims == {"exp": expires, "jti": "2"}
+
+
+def test_an_expired_token_is_not_remembered():
+    verified_remember("old", Verified({"kid": "k"}, {"exp": int(time.time()) - 1}))
+
+    assert caches["local"].get(verified_key("old")) is None

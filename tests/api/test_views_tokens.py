@@ -235,6 +235,18 @@ def test_verify_says_invalid_with_the_reason(api_client, user, pair, make_token,
     assert response.json()["code"] == code
 
 
+def test_verify_neither_records_nor_hides_a_use(api_client, pair):
+    """Verifying looks at a token without using it: the family's "last used" stays unset, and
+    the first real use right after still records itself."""
+    api_client.post(VERIFY, {"token": pair.access})
+    after_verify = TokenFamily.objects.get().last_used_at
+
+    api_client.get(ME, **bearer(pair.access))
+
+    assert after_verify is None
+    assert TokenFamily.objects.get().last_used_at is not None
+
+
 def test_verify_reports_spent_and_revoked_refresh_tokens_without_revoking(api_client, pair):
     rotated = api_client.post(REFRESH, {"refresh": pair.refresh}).json()
 
@@ -332,3 +344,16 @@ def test_revoke_all_needs_authentication(api_client):
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response.json()["error"]["code"] == "not_authenticated"
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+@pytest.mark.parametrize("login", ["a\u0000b", "x" * 255 + "@example.com"])
+def test_a_login_no_account_can_have_is_refused_before_any_query(
+    api_client, login, django_assert_num_queries
+):
+    """A NUL byte, which PostgreSQL cannot even compare, or an over-long login: 400, and the
+    database is never asked (it once answered such a request with a fake outage)."""
+    with django_assert_num_queries(0):
+        response = api_client.post(OBTAIN, {"username": login, "password": "whatever"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["error"]["code"] == "invalid_input"

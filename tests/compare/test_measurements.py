@@ -56,8 +56,9 @@ def test_database_sessions_query_and_bearer_tokens_do_not(user, settings):
 
     queries = {m.style: m.queries_per_request for m in auth_styles_measure(user=user, requests=5)}
 
-    # The session's row, then the user's.
-    assert queries == {"none": 0, "session": 2, "jwt": 0, "jwt_stateless": 0}
+    # The session's row every time; the user's row once per second at most (accounts.backends).
+    assert 1 <= queries.pop("session") < 2
+    assert queries == {"none": 0, "jwt": 0, "jwt_stateless": 0}
 
 
 def test_request_bytes_are_the_header_lines_that_carry_the_credentials(user, settings):
@@ -118,7 +119,8 @@ def test_cache_sessions_are_deleted_afterwards(user, settings, monkeypatch):
     measurements = {m.style: m for m in auth_styles_measure(user=user, requests=REQUESTS)}
 
     assert measurements["session"].label == "Session cookie (cache sessions)"
-    assert measurements["session"].queries_per_request == 1  # the user's row only
+    # The user's row, once per second at most (accounts.backends).
+    assert measurements["session"].queries_per_request < 1
     assert not CacheSessionStore().exists(made[0].session_key or "")
 
 

@@ -1,0 +1,506 @@
+"""Everything a process remembers between requests: one module, every memory bounded.
+
+Two Django cache backends, so the apps use nothing but Django's public cache API
+(`caches[alias].get/get_many/set/add/delete`), built on one bounded memory (`Memory`:
+cachetools' TLRUCache, sized in bytes, every entry with a hard deadline that nothing extends):
+
+- `LocalCache`: this process only. With `OPTIONS["ANNOUNCE"]` (a Redis URL) its `delete` and
+  `clear` reach every process of the deployment, and its entries live at most MAX_STALE_SECONDS.
+- `NearCache`: Redis holds the values, shared by every process; the process keeps what it read
+  (a missing key too) for at most MAX_STALE_SECONDS, and every write announces its keys to every
+  process before it returns.
+
+The aliases (config/settings/base.py), what each holds, who writes it, how stale it may be:
+
+- `local`, this process only:
+  - claims of access tokens this process verified (api.backends): never stale, as the key is
+    the exact bytes that passed, and expiry and the key's window are checked on every use;
+  - the parsed signing keys (api.keys): JWT_KEYS_RELOAD_SECONDS after a rotation; a token naming
+    an unknown kid reloads them (at most once per JWT_UNKNOWN_KID_RELOAD_SECONDS);
+  - "last seen" and "last used" not yet due (accounts.middleware, api.revocation): those times
+    are written once a minute by design.
+- `users`: the row of each user a session names (accounts.backends): 0 for changes made through
+  accounts.services, MAX_STALE_SECONDS for a row written any other way.
+- `sessions`: session data, Django's cache session engine (config.sessions): 0.
+- `revocation`: the revocation marks of access tokens (api.revocation): 0.
+
+"0" holds while the subscription delivers: Redis sends an announcement to every subscriber before
+it answers the writer, and a process applies what has arrived before its request's first read
+(a poll of the subscription's socket, no round trip), so the very next request anywhere sees the
+write. Copies are used only while the subscription answers the pings sent on it every
+HEARTBEAT_SECONDS within LIVENESS_SECONDS; after a reconnection every copy goes. If the network
+loses announcements without breaking the subscription, a copy is still dropped at its deadline:
+MAX_STALE_SECONDS is the bound, whatever the network does. Without Redis (development, tests) the
+same aliases are process-local and nothing needs announcing.
+
+Sizes: an entry costs its key's length plus its value's (serialized) length plus ENTRY_OVERHEAD
+bytes, so MAX_BYTES bounds the bytes and, at most MAX_BYTES / ENTRY_OVERHEAD, the entries; the
+least recently used entries make room. Values a LocalCache holds are shared by every thread of the
+process: store immutable values only (tuples, frozen dataclasses), never a dict someone may change.
+"""
+
+import contextlib
+import itertools
+import json
+import os
+import pickle
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+import redis
+from cachetools import TLRUCache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+from django.core.cache.backends.redis import RedisSerializer
+from django.core.signals import request_finished, request_started
+from django.dispatch import receiver
+
+CHANNEL = "signin-lab:announcements"
+EVERYTHING = "*"
+MAX_STALE_SECONDS = 1.0
+HEARTBEAT_SECONDS = 0.25
+LIVENESS_SECONDS = 1.0
+ENTRY_OVERHEAD = 256
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+# What a NearCache remembers for a key Redis does not have.
+ABSENT = b""
+
+
+class Entry(NamedTuple):
+    value: Any
+    deadline: float  # time.monotonic()
+    size: int
+
+
+class Memory:
+    """A thread-safe map bounded in bytes, whose entries end at their deadline."""
+
+    def __init__(self, *, max_bytes: int) -> None:
+        self._lock = threading.Lock()
+        self._entries: TLRUCache = TLRUCache(
+            maxsize=max_bytes,
+            ttu=lambda _key, entry, _now: entry.deadline,
+            timer=time.monotonic,
+            getsizeof=lambda entry: entry.size,
+        )
+
+    def get(self, key: str) -> Entry | None:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(
+        self, key: str, value: Any, *, seconds: float, size: int, only_if_absent: bool = False
+    ) -> bool:
+        """Keep `value` for `seconds`; with `only_if_absent`, only where `key` has none. Whether
+        it was kept (a value larger than the whole memory never is)."""
+        entry = Entry(value, time.monotonic() + seconds, len(key) + size + ENTRY_OVERHEAD)
+        with self._lock:
+            if entry.size > self._entries.maxsize:
+                return False
+            if only_if_absent and self._entries.get(key) is not None:
+                return False
+            self._entries[key] = entry
+            return True
+
+    def forget(self, keys: Iterable[str] | None) -> None:
+        """Drop `keys` (None: everything)."""
+        with self._lock:
+            if keys is None:
+                self._entries.clear()
+            else:
+                for key in keys:
+                    self._entries.pop(key, None)
+
+    @property
+    def bytes(self) -> int:
+        return int(self._entries.currsize)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def value_size(value: Any) -> int:
+    """The bytes a value takes, as its pickle; an object that cannot be pickled (a parsed key)
+    counts its shallow size."""
+    if isinstance(value, bytes):
+        return len(value)
+    try:
+        return len(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return sys.getsizeof(value)
+
+
+# The request each thread is serving, so a subscription is polled once per request.
+_serving = threading.local()
+_request_numbers = itertools.count(1)
+
+
+@receiver(request_started)
+def _request_started(**kwargs: Any) -> None:
+    _serving.request = next(_request_numbers)
+
+
+@receiver(request_finished)
+def _request_finished(**kwargs: Any) -> None:
+    _serving.request = None
+
+
+class _PubSub(redis.client.PubSub):
+    """redis-py's PubSub, telling its owner each time it (re)connects: announcements may have
+    been missed while it was away."""
+
+    def __init__(self, *args: Any, on_connect: Any, **kwargs: Any) -> None:
+        self._owner_on_connect = on_connect
+        super().__init__(*args, **kwargs)
+
+    def on_connect(self, connection: Any) -> None:
+        self._owner_on_connect()
+        super().on_connect(connection)
+
+
+class Announcements:
+    """One process's subscription to CHANNEL on one Redis server, and the memories it keeps
+    exact. `generation` moves with every event after which a copy read earlier may be stale, so
+    a read that raced with one is not kept."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.memories: list[Memory] = []
+        self.generation = 0
+        self._lock = threading.RLock()
+        self._pid = os.getpid()
+        self._pubsub: _PubSub | None = None
+        self._confirmed_sent_at = float("-inf")
+        self._next_ping_at = float("-inf")
+        self._polled = threading.local()
+
+    def publish(self, pipeline: Any, keys: list[str] | None) -> None:
+        """Add the announcement of `keys` (None: everything) to `pipeline`; forget them here."""
+        pipeline.publish(CHANNEL, EVERYTHING if keys is None else json.dumps(keys))
+        self.forget(keys)
+
+    def forget(self, keys: list[str] | None) -> None:
+        with self._lock:
+            self.generation += 1
+            for memory in self.memories:
+                memory.forget(keys)
+
+    def keep(
+        self, memory: Memory, key: str, raw: bytes, *, seconds: float, size: int, generation: int
+    ) -> None:
+        """Put a copy in `memory` unless an announcement came in since `generation`."""
+        with self._lock:
+            if generation == self.generation:
+                memory.put(key, raw, seconds=seconds, size=size)
+
+    def poll(self) -> int | None:
+        """Apply what has arrived (once per request); the generation copies may be kept under,
+        or None while copies must not be used."""
+        request = getattr(_serving, "request", None)
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: the parent's socket is not ours
+                self._pid = os.getpid()
+                self._pubsub = None
+                self._forget_all()
+            if request is None or getattr(self._polled, "request", None) != request:
+                try:
+                    self._drain()
+                except redis.RedisError:
+                    self._reset()
+                    return None
+                self._polled.request = request
+            if time.monotonic() - self._confirmed_sent_at > LIVENESS_SECONDS:
+                return None
+            return self.generation
+
+    def _drain(self) -> None:
+        pubsub = self._pubsub
+        if pubsub is None:
+            pubsub = self._pubsub = _PubSub(
+                self.client.connection_pool,
+                ignore_subscribe_messages=True,
+                on_connect=self._forget_all,
+            )
+            pubsub.subscribe(CHANNEL)
+        now = time.monotonic()
+        if now >= self._next_ping_at:
+            pubsub.ping(message=repr(now))
+            self._next_ping_at = now + HEARTBEAT_SECONDS
+        while (message := pubsub.get_message(timeout=0.0)) is not None:
+            data = message["data"]
+            if isinstance(data, bytes):
+                data = data.decode()
+            if message["type"] == "pong":
+                self._confirmed_sent_at = max(self._confirmed_sent_at, float(data))
+            elif message["type"] == "message":
+                self.forget(None if data == EVERYTHING else json.loads(data))
+
+    def _forget_all(self) -> None:
+        with self._lock:
+            self.forget(None)
+            self._confirmed_sent_at = float("-inf")
+            self._next_ping_at = float("-inf")
+
+    def _reset(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        self._forget_all()
+        if pubsub is not None:
+            with contextlib.suppress(redis.RedisError):
+                pubsub.reset()
+
+
+# Django makes a cache backend per thread; what a process shares lives here, made once.
+_shared_lock = threading.Lock()
+_clients: dict[str, redis.Redis] = {}
+_announcements: dict[str, Announcements] = {}
+_memories: dict[str, Memory] = {}
+
+
+def _client(url: str) -> redis.Redis:
+    with _shared_lock:
+        if url not in _clients:
+            _clients[url] = redis.Redis.from_url(url)
+        return _clients[url]
+
+
+def _announcements_for(url: str) -> Announcements:
+    client = _client(url)
+    with _shared_lock:
+        if url not in _announcements:
+            _announcements[url] = Announcements(client)
+        return _announcements[url]
+
+
+def _memory_for(alias_key: str, *, max_bytes: int, announcements: Announcements | None) -> Memory:
+    with _shared_lock:
+        memory = _memories.get(alias_key)
+        if memory is None:
+            memory = _memories[alias_key] = Memory(max_bytes=max_bytes)
+            if announcements is not None:
+                announcements.memories.append(memory)
+        return memory
+
+
+class _BoundedCache(BaseCache):
+    def validate_key(self, key: str) -> None:
+        """Nothing to check: these backends take any string key. (Django's base backend warns
+        about keys memcached would refuse, scanning each key on every call.)"""
+
+
+class LocalCache(_BoundedCache):
+    """This process's memory (see the module docstring); values are kept as given, shared."""
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(params)
+        options = params.get("OPTIONS", {})
+        announce = options.get("ANNOUNCE")
+        self._announcements = _announcements_for(announce) if announce else None
+        self._memory = _memory_for(
+            f"local:{location}:{announce}",
+            max_bytes=options.get("MAX_BYTES", DEFAULT_MAX_BYTES),
+            announcements=self._announcements,
+        )
+
+    def _seconds(self, timeout: Any) -> float:
+        seconds = self.get_backend_timeout(timeout)
+        seconds = float("inf") if seconds is None else seconds - time.time()
+        return min(seconds, MAX_STALE_SECONDS) if self._announcements else seconds
+
+    def _trusted(self) -> bool:
+        return self._announcements is None or self._announcements.poll() is not None
+
+    def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
+        entry = self._memory.get(self.make_key(key, version)) if self._trusted() else None
+        return default if entry is None else entry.value
+
+    def set(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version=None) -> None:
+        seconds = self._seconds(timeout)
+        full_key = self.make_key(key, version)
+        if seconds <= 0:
+            self._memory.forget([full_key])
+        else:
+            self._memory.put(full_key, value, seconds=seconds, size=value_size(value))
+
+    def add(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version=None) -> bool:
+        seconds = self._seconds(timeout)
+        return seconds > 0 and self._memory.put(
+            self.make_key(key, version),
+            value,
+            seconds=seconds,
+            size=value_size(value),
+            only_if_absent=True,
+        )
+
+    def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version=None) -> bool:
+        entry = self._memory.get(self.make_key(key, version))
+        if entry is None:
+            return False
+        self.set(key, entry.value, timeout, version)
+        return True
+
+    def delete(self, key: str, version: int | None = None) -> bool:
+        full_key = self.make_key(key, version)
+        found = self._memory.get(full_key) is not None
+        if self._announcements is None:
+            self._memory.forget([full_key])
+        else:
+            self._announce([full_key])
+        return found
+
+    def clear(self) -> None:
+        if self._announcements is None:
+            self._memory.forget(None)
+        else:
+            self._announce(None)
+
+    def _announce(self, keys: list[str] | None) -> None:
+        pipeline = self._announcements.client.pipeline(transaction=False)
+        self._announcements.publish(pipeline, keys)
+        pipeline.execute()
+
+
+class NearCache(_BoundedCache):
+    """Redis, read through this process's copies (see the module docstring)."""
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(params)
+        options = params.get("OPTIONS", {})
+        self._redis = _client(location)
+        self._announcements = _announcements_for(location)
+        self._memory = _memory_for(
+            f"near:{location}:{self.key_prefix}",
+            max_bytes=options.get("MAX_BYTES", DEFAULT_MAX_BYTES),
+            announcements=self._announcements,
+        )
+        self._serializer = RedisSerializer()
+
+    # Reads.
+
+    def _read(self, keys: list[str]) -> dict[str, bytes]:
+        """The serialized value of each key Redis has (ABSENT: it has none)."""
+        generation = self._announcements.poll()
+        found: dict[str, bytes] = {}
+        if generation is not None:
+            for key in keys:
+                entry = self._memory.get(key)
+                if entry is not None:
+                    found[key] = entry.value
+        missing = [key for key in keys if key not in found]
+        if missing:
+            # One MULTI/EXEC: each value and its time to live as of the same moment.
+            pipeline = self._redis.pipeline(transaction=True)
+            pipeline.mget(missing)
+            for key in missing:
+                pipeline.pttl(key)
+            read_at = time.monotonic()
+            raws, *ttls = pipeline.execute()
+            for key, raw, ttl in zip(missing, raws, ttls, strict=True):
+                raw = ABSENT if raw is None else raw
+                found[key] = raw
+                if generation is not None and (raw is ABSENT or ttl != -2):
+                    self._keep(key, raw, ttl, generation=generation, read_at=read_at)
+        return found
+
+    def _keep(self, key: str, raw: bytes, ttl: int, *, generation: int, read_at: float) -> None:
+        """Keep a copy unless an announcement came in since `generation`: it may predate it.
+        Never past the key's own expiry (PTTL in ms; -1: none; -2: no such key)."""
+        seconds = MAX_STALE_SECONDS if ttl < 0 else min(ttl / 1000, MAX_STALE_SECONDS)
+        seconds -= time.monotonic() - read_at
+        if seconds > 0:
+            self._announcements.keep(
+                self._memory, key, raw, seconds=seconds, size=len(raw), generation=generation
+            )
+
+    def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
+        full_key = self.make_key(key, version)
+        raw = self._read([full_key])[full_key]
+        return default if raw is ABSENT else self._serializer.loads(raw)
+
+    def get_many(self, keys: Iterable[str], version: int | None = None) -> dict[str, Any]:
+        full = {self.make_key(key, version): key for key in keys}
+        return {
+            full[full_key]: self._serializer.loads(raw)
+            for full_key, raw in self._read(list(full)).items()
+            if raw is not ABSENT
+        }
+
+    def has_key(self, key: str, version: int | None = None) -> bool:
+        full_key = self.make_key(key, version)
+        return self._read([full_key])[full_key] is not ABSENT
+
+    # Writes: each runs with its announcement in one MULTI/EXEC.
+
+    def _write(self, keys: list[str] | None, *commands: tuple[str, tuple, dict]) -> list[Any]:
+        pipeline = self._redis.pipeline(transaction=True)
+        for name, args, kwargs in commands:
+            getattr(pipeline, name)(*args, **kwargs)
+        self._announcements.publish(pipeline, keys)
+        results = pipeline.execute()
+        # Our own copies again, in case a read stored one while the write was on its way.
+        self._announcements.forget(keys)
+        return results
+
+    def _expiry(self, timeout: Any) -> int | None:
+        seconds = self.get_backend_timeout(timeout)
+        return None if seconds is None else max(0, int(seconds - time.time()))
+
+    def set(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version=None) -> None:
+        full_key = self.make_key(key, version)
+        seconds = self._expiry(timeout)
+        if seconds == 0:
+            self._write([full_key], ("delete", (full_key,), {}))
+        else:
+            raw = self._serializer.dumps(value)
+            self._write([full_key], ("set", (full_key, raw), {"ex": seconds}))
+
+    def add(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version=None) -> bool:
+        full_key = self.make_key(key, version)
+        seconds = self._expiry(timeout)
+        raw = self._serializer.dumps(value)
+        if seconds == 0:  # added and gone at once, as Django's backend does
+            commands = [("set", (full_key, raw), {"nx": True}), ("delete", (full_key,), {})]
+        else:
+            commands = [("set", (full_key, raw), {"ex": seconds, "nx": True})]
+        return bool(self._write([full_key], *commands)[0])
+
+    def set_many(self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT, version=None) -> list:
+        raws = {self.make_key(key, version): self._serializer.dumps(v) for key, v in data.items()}
+        if not raws:
+            return []
+        seconds = self._expiry(timeout)
+        commands = [("mset", (raws,), {})]
+        if seconds is not None:
+            commands += [("expire", (key, seconds), {}) for key in raws]
+        self._write(list(raws), *commands)
+        return []
+
+    def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version=None) -> bool:
+        full_key = self.make_key(key, version)
+        seconds = self._expiry(timeout)
+        if seconds is None:
+            return bool(self._write([full_key], ("persist", (full_key,), {}))[0])
+        return bool(self._write([full_key], ("expire", (full_key, seconds), {}))[0])
+
+    def delete(self, key: str, version: int | None = None) -> bool:
+        full_key = self.make_key(key, version)
+        return bool(self._write([full_key], ("delete", (full_key,), {}))[0])
+
+    def delete_many(self, keys: Iterable[str], version: int | None = None) -> None:
+        full_keys = [self.make_key(key, version) for key in keys]
+        if full_keys:
+            self._write(full_keys, ("delete", tuple(full_keys), {}))
+
+    def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
+        full_key = self.make_key(key, version)
+        if not self._redis.exists(full_key):
+            raise ValueError(f"Key '{key}' not found.")
+        return self._write([full_key], ("incr", (full_key, delta), {}))[0]
+
+    def clear(self) -> None:
+        """Every key of this alias's prefix (never the whole Redis database)."""
+        keys = list(self._redis.scan_iter(match=f"{self.key_prefix}:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            self._redis.delete(*keys[start : start + 1000])
+        self._write(None)
