@@ -1,7 +1,10 @@
 """The comparison page's live facts and demonstrations: the same person, authenticated two ways.
 
-Every value comes from this server as it runs: the visitor's own session cookie and record, a
-JWT issued to them, and real requests to /api/me/ (compare.inprocess) whose answers are shown.
+Every value comes from this server as it runs: the visitor's own session cookie and record, and a
+JWT issued to them. The demonstrations send nothing through the stack: each attempt is checked by
+the classes and functions the API itself authenticates with (its bearer authentication, Django's
+get_user on the configured session store, DRF's session authentication and its CSRF check), and
+the page shows what the API would answer it: the status, the error code and the challenge.
 """
 
 import base64
@@ -9,6 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -17,17 +21,25 @@ import jwt
 from allauth.usersessions.models import UserSession
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import get_user
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+from rest_framework import exceptions, status
+from rest_framework.request import Request
 from rest_framework_simplejwt import settings as jwt_settings
 
-from api import clock
+from accounts.flow_recording import masked_authorization
+from api import clock, selectors, services
+from api.authentication import BearerTokenAuthentication, BearerUser, SessionAuthentication
+from api.exception_handler import api_exception_handler
+from api.exceptions import InvalidTokenError
 from api.keys import jwks_document, key_store
-from api.services import access_token_forms_issue
-from compare.inprocess import ApiExchange, api_call
+from api.token_errors import Rejection
+from api.tokens import AccessToken
+from compare.measurements import session_create
 
 DEMO_TOKEN_SESSION_KEY = "compare.demo_token"  # noqa: S105 -- a key name
-DEMO_USER_AGENT = "signin-lab comparison demo"
 
 CLAIM_MEANINGS = {
     "token_type": "access or refresh: an access token is refused where a refresh token goes",
@@ -127,7 +139,7 @@ def demo_token(*, request: HttpRequest) -> dict[str, str]:
     held = request.session.get(DEMO_TOKEN_SESSION_KEY)
     if held and b64url_json(held["signed"].split(".")[1])["exp"] > clock.now().timestamp() + 5:
         return held
-    forms = access_token_forms_issue(user=request.user, name="Comparison page")
+    forms = services.access_token_forms_issue(user=request.user, name="Comparison page")
     held = {"signed": forms.signed, "encrypted": forms.encrypted}
     request.session[DEMO_TOKEN_SESSION_KEY] = held
     return held
@@ -182,41 +194,159 @@ def lifetimes() -> Lifetimes:
     )
 
 
-def me_with_bearer(*, request: HttpRequest, token: str) -> ApiExchange:
-    return api_call(
-        site=request, method="GET", path="/api/me/", headers={"Authorization": f"Bearer {token}"}
+@dataclass(frozen=True)
+class ApiAnswer:
+    """One attempt as the page shows it: the request as a client would send it, and what the API
+    would answer, worked out by the API's own functions without sending anything."""
+
+    method: str
+    path: str
+    # Authorization masked, cookies by name only: both are credentials.
+    sent_headers: dict[str, str]
+    status: int
+    body: Any
+    error_code: str | None = None
+    # The WWW-Authenticate challenge of a 401.
+    challenge: str | None = None
+
+    @property
+    def answer_headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": self.challenge} if self.challenge else {}
+
+    @property
+    def accepted(self) -> bool:
+        return self.status < status.HTTP_400_BAD_REQUEST
+
+
+def _sent_headers(
+    *, authorization: str | None = None, cookies: Iterable[str] = (), json_body: bool = False
+) -> dict[str, str]:
+    headers = {}
+    if authorization is not None:
+        headers["Authorization"] = masked_authorization(authorization)
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{name}=…" for name in cookies)
+    if json_body:
+        headers["Content-Type"] = "application/json"
+    return headers
+
+
+def _refused(
+    *, method: str, path: str, sent_headers: dict[str, str], error: exceptions.APIException
+) -> ApiAnswer:
+    """The API's answer to `error`, from its own exception handler: status, body, challenge."""
+    response = api_exception_handler(error, {})
+    if response is None:  # never: the handler answers every APIException
+        raise TypeError(f"{error!r} is not an error the API answers")
+    return ApiAnswer(
+        method=method,
+        path=path,
+        sent_headers=sent_headers,
+        status=response.status_code,
+        body=response.data,
+        error_code=response.data["error"]["code"],
+        challenge=response.get("WWW-Authenticate"),
+    )
+
+
+def bearer_token_verify(token: str) -> AccessToken:
+    """The access token of `Authorization: Bearer <token>` as the API accepts it: its own
+    authentication class, on a request that carries only that header. A refusal raises
+    InvalidTokenError, as the API answers it; an accepted token's use is recorded as the API
+    records it (a family's last-used time, at most once a minute)."""
+    request = HttpRequest()
+    request.META["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    _, verified = BearerTokenAuthentication().authenticate(Request(request))
+    return verified
+
+
+def me_with_bearer(*, token: str) -> ApiAnswer:
+    """What `GET /api/me/` with `token` as its bearer token would answer."""
+    path = reverse("api-me")
+    authorization = f"Bearer {token}"
+    sent = _sent_headers(authorization=authorization)
+    try:
+        verified = bearer_token_verify(token)
+        # /api/me/ answers with the account's current details: a token of a deleted or
+        # deactivated account is refused there as revoked.
+        user = selectors.user_get(user_id=BearerUser(verified).pk)
+        if user is None:
+            raise InvalidTokenError(Rejection.REVOKED)
+    except InvalidTokenError as error:
+        return _refused(method="GET", path=path, sent_headers=sent, error=error)
+    return ApiAnswer(
+        method="GET",
+        path=path,
+        sent_headers=sent,
+        status=status.HTTP_200_OK,
+        body={
+            "authenticated_by": "bearer",
+            "sub": verified[jwt_settings.api_settings.USER_ID_CLAIM],
+            "username": user.get_username(),
+            "claims": verified.payload,
+        },
+    )
+
+
+def session_store(session_key: str | None) -> Any:
+    """The session `session_key` names, in the configured engine, as SessionMiddleware opens it."""
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+
+
+def me_with_session_cookie(*, session_key: str) -> ApiAnswer:
+    """What `GET /api/me/` with only the session cookie `session_key` would answer.
+
+    Django's own path: the session opened from the store as SessionMiddleware opens it, its user
+    loaded by django.contrib.auth.get_user; SessionAuthentication then accepts an active user.
+    """
+    path = reverse("api-me")
+    sent = _sent_headers(cookies=[settings.SESSION_COOKIE_NAME])
+    request = HttpRequest()
+    request.method = "GET"
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = session_key
+    request.session = session_store(session_key)
+    user = get_user(request)
+    if not (user.is_authenticated and user.is_active):
+        # No authenticator accepted the request: DRF's NotAuthenticated, answered as the API
+        # answers it (401, with the challenge of its first authentication class, Bearer).
+        return _refused(
+            method="GET", path=path, sent_headers=sent, error=exceptions.NotAuthenticated()
+        )
+    return ApiAnswer(
+        method="GET",
+        path=path,
+        sent_headers=sent,
+        status=status.HTTP_200_OK,
+        body={"authenticated_by": "session", "id": user.pk, "username": user.get_username()},
     )
 
 
 @dataclass(frozen=True)
 class SessionRevocation:
-    before: ApiExchange
-    after: ApiExchange
+    before: ApiAnswer
+    after: ApiAnswer
 
 
 def session_revocation_demo(*, request: HttpRequest) -> SessionRevocation:
-    """A second session of the visitor (as if signed in on another device) answers /api/me/,
-    is signed out, and the very next call with the same cookie is refused."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore()
-    store[SESSION_KEY] = str(request.user.pk)
-    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    store[HASH_SESSION_KEY] = request.user.get_session_auth_hash()
-    store.create()
-    cookie = {settings.SESSION_COOKIE_NAME: store.session_key}
-    headers = {"User-Agent": DEMO_USER_AGENT}
-    before = api_call(site=request, method="GET", path="/api/me/", cookies=cookie, headers=headers)
-    store.delete()
-    UserSession.objects.filter(session_key=store.session_key).delete()
-    after = api_call(site=request, method="GET", path="/api/me/", cookies=cookie, headers=headers)
+    """A second session of the visitor (as if signed in on another device) is checked, signed
+    out, and its very same cookie checked again."""
+    session = session_create(user=request.user)
+    session_key = session.session_key or ""
+    try:
+        before = me_with_session_cookie(session_key=session_key)
+    finally:
+        # Signing out deletes the record, as logout() does.
+        session.delete()
+    after = me_with_session_cookie(session_key=session_key)
     return SessionRevocation(before=before, after=after)
 
 
 @dataclass(frozen=True)
 class TokenRevocation:
     revoked: bool
-    before: ApiExchange
-    revoke: ApiExchange | None
-    after: ApiExchange
+    before: ApiAnswer
+    revoke: ApiAnswer | None
+    after: ApiAnswer
     stateless_still_accepts: bool
 
 
@@ -241,16 +371,23 @@ def stateless_verify(token: str) -> bool:
 
 
 def token_revocation_demo(*, request: HttpRequest, revoke: bool) -> TokenRevocation:
-    """A fresh access token answers /api/me/; revoked (or not), it is called again. A verifier
-    with only the JWKS cannot see the revocation: it still accepts the token until it expires."""
-    token = access_token_forms_issue(user=request.user, name="Revocation demo").signed
-    before = me_with_bearer(request=request, token=token)
+    """A fresh access token is checked; revoked (or not), it is checked again. A verifier with
+    only the JWKS cannot see the revocation: it still accepts the token until it expires."""
+    token = services.access_token_forms_issue(user=request.user, name="Revocation demo").signed
+    before = me_with_bearer(token=token)
     revocation = None
     if revoke:
-        revocation = api_call(
-            site=request, method="POST", path="/api/auth/token/revoke/", body={"token": token}
+        # RFC 7009: the revoke endpoint calls this service and answers 200 with an empty object,
+        # whatever the token was.
+        services.token_revoke(token=token)
+        revocation = ApiAnswer(
+            method="POST",
+            path=reverse("api-token-revoke"),
+            sent_headers=_sent_headers(json_body=True),
+            status=status.HTTP_200_OK,
+            body={},
         )
-    after = me_with_bearer(request=request, token=token)
+    after = me_with_bearer(token=token)
     return TokenRevocation(
         revoked=revoke,
         before=before,
@@ -278,7 +415,7 @@ class Tampering:
     token: str
     header: dict[str, Any]
     payload: dict[str, Any]
-    answer: ApiExchange
+    answer: ApiAnswer
 
 
 def _sign_with_our_key(payload: dict[str, Any], header: dict[str, Any]) -> str:
@@ -325,7 +462,7 @@ def tamper_demo(*, request: HttpRequest, choice: str) -> Tampering:
         token=token,
         header=header,
         payload=payload,
-        answer=me_with_bearer(request=request, token=token),
+        answer=me_with_bearer(token=token),
     )
 
 
@@ -339,25 +476,60 @@ def _hs256_with_secret(header: dict[str, Any], payload: dict[str, Any], secret: 
 
 @dataclass(frozen=True)
 class CsrfDemo:
-    with_cookie: ApiExchange
-    with_bearer: ApiExchange
+    with_cookie: ApiAnswer
+    with_bearer: ApiAnswer
+
+
+CSRF_DEMO_NOTE = {"title": "Written by a cross-site form"}
 
 
 def csrf_demo(*, request: HttpRequest) -> CsrfDemo:
-    """What a form on another site can make the browser send: the session cookie, never a CSRF
-    token nor an Authorization header. The cookie alone is refused; a bearer token is not
-    something the browser attaches by itself."""
-    cookie = {settings.SESSION_COOKIE_NAME: request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")}
-    note = {"title": "Written by a cross-site form"}
-    with_cookie = api_call(
-        site=request, method="POST", path="/api/notes/", cookies=cookie, body=note
-    )
+    """What a form on another site can make the browser send, `POST /api/notes/` with the
+    session cookie but never a CSRF token nor an Authorization header, against a script's
+    bearer token. Both are only checked, as the API checks them: no note is written.
+
+    The cookie names the visitor (Django's get_user, as AuthenticationMiddleware loads it), then
+    DRF's session authentication enforces CSRF and refuses it; the bearer token, which no browser
+    attaches by itself, needs no CSRF token.
+    """
+    path = reverse("api-notes")
+    cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    forged = HttpRequest()
+    forged.method = "POST"
+    forged.path = forged.path_info = path
+    forged.META["HTTP_HOST"] = request.get_host()
+    forged.META["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+    forged.COOKIES[settings.SESSION_COOKIE_NAME] = cookie
+    forged.session = session_store(cookie)
+    forged.user = SimpleLazyObject(lambda: get_user(forged))
+    authentication = SessionAuthentication()
+    sent = _sent_headers(cookies=[settings.SESSION_COOKIE_NAME])
+    try:
+        # The user the cookie names, then enforce_csrf: CsrfFailedError without a token.
+        accepted = authentication.authenticate(Request(forged, authenticators=[authentication]))
+        error = exceptions.NotAuthenticated() if accepted is None else None
+    except exceptions.APIException as refusal:
+        error = refusal
+    if error is not None:
+        with_cookie = _refused(method="POST", path=path, sent_headers=sent, error=error)
+    else:  # Never, with CSRF enforced: shown as what it would mean.
+        with_cookie = _note_would_be_created(path=path, sent_headers=sent, by="session")
     token = demo_token(request=request)["signed"]
-    with_bearer = api_call(
-        site=request,
-        method="POST",
-        path="/api/notes/",
-        headers={"Authorization": f"Bearer {token}"},
-        body={"title": "Written by a script holding a bearer token"},
-    )
+    sent = _sent_headers(authorization=f"Bearer {token}", json_body=True)
+    try:
+        bearer_token_verify(token)
+    except InvalidTokenError as refusal:
+        with_bearer = _refused(method="POST", path=path, sent_headers=sent, error=refusal)
+    else:
+        with_bearer = _note_would_be_created(path=path, sent_headers=sent, by="bearer")
     return CsrfDemo(with_cookie=with_cookie, with_bearer=with_bearer)
+
+
+def _note_would_be_created(*, path: str, sent_headers: dict[str, str], by: str) -> ApiAnswer:
+    return ApiAnswer(
+        method="POST",
+        path=path,
+        sent_headers=sent_headers,
+        status=status.HTTP_201_CREATED,
+        body={"authenticated_by": by, "would_create": CSRF_DEMO_NOTE, "created": False},
+    )

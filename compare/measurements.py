@@ -1,48 +1,46 @@
 """The in-process measurement of what proving identity costs: sessions against JWTs.
 
-One request, `GET` on the auth probe (AuthProbeApi below), is sent many times per style through
-the full Django stack (every middleware, URL resolution, DRF, the view, the JSON renderer) with
-django.test.Client; only how the request proves who it is changes:
+It times the authentication step alone, not the whole stack: a request to the auth probe
+(AuthProbeApi below) is built as it reaches the view, a django.http.HttpRequest with what
+SessionMiddleware and AuthenticationMiddleware attach (the session opened from the configured
+store, the lazy user that django.contrib.auth.get_user loads), wrapped in DRF's Request with the
+API's own authentication classes, which then run as they do for every API request. Only how the
+request proves who it is changes:
 
-- `none`: no credentials, the baseline: the same endpoint, answered anonymously;
-- `session`: a real session of `user` in the configured SESSION_ENGINE, sent as its cookie;
-- `jwt`: an access token of `user`, sent as a bearer token, checked by the configured
-  authentication classes (signature and claims, then the revocation marks in the cache);
+- `none`: no credentials, the baseline: the probe's authenticators run and each returns None;
+- `session`: a real session of `user` in the configured SESSION_ENGINE, sent as its cookie and
+  accepted by api.authentication.SessionAuthentication;
+- `jwt`: an access token of `user`, sent as a bearer token and accepted by
+  api.authentication.BearerTokenAuthentication (signature and claims, then the revocation marks);
 - `jwt_stateless`: the same token checked by signature and claims alone, with no revocation
   lookup (StatelessBearerTokenAuthentication, used only here and in bench/): what the
   revocation check costs.
 
-The probe, not /api/me/: for a bearer token /api/me/ also reads the user's row (to answer with the
-current email), work a session request has done already while authenticating, and anonymously it
-answers 401 through the error handler; either would be counted as the cost of authenticating. The
-probe allows anonymous requests, so the baseline is the very same work minus the credentials, and
-it says which authenticator accepted each request, so no style is ever timed anonymously by
-mistake.
+The probe's authenticators, not /api/me/'s view: for a bearer token /api/me/ also reads the user's
+row, work a session request has done already while authenticating; either would be counted as the
+cost of authenticating. Each timed step must end with the style's own authenticator accepting the
+request, so no style is ever timed anonymously by mistake.
 
 `auth_styles_measure` and `manage.py authbench` share this; so does the /compare/ page's chart.
-bench/load.py measures the same probe over the wire, under gunicorn.
+bench/load.py measures the whole stack over the wire, under gunicorn, on the probe's route.
 """
 
 import math
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
-from http import HTTPStatus
 from importlib import import_module
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.http import HttpResponse
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
+from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -54,7 +52,7 @@ from api.models import TokenFamily
 from compare.inspector import TRANSACTION_CONTROL
 
 STYLES = ("none", "session", "jwt", "jwt_stateless")
-# What the probe answers for each style when the credentials were accepted.
+# Which authenticator must accept each style's request (its `authenticated_by`).
 AUTHENTICATED_BY = {
     "none": "none",
     "session": "session",
@@ -62,8 +60,8 @@ AUTHENTICATED_BY = {
     "jwt_stateless": "bearer_stateless",
 }
 AUTH_PROBE_URL_NAME = "compare-auth-probe"
-# Requests per style sent before timing starts (loading the middleware chain, the URL resolver,
-# the signing keys), and at most how many are sent again to count queries.
+# Authentications per style run before timing starts (importing the backends, loading the
+# signing keys, filling the caches), and at most how many are run again to count queries.
 WARM_UP_REQUESTS = 10
 QUERY_COUNT_REQUESTS = 20
 
@@ -78,7 +76,7 @@ SESSION_ENGINE_NAMES = {
 
 @dataclass(frozen=True)
 class StyleMeasurement:
-    """One style's figures; times are per request, through the full Django stack."""
+    """One style's figures; times are per request, of its authentication step."""
 
     style: str
     label: str
@@ -102,13 +100,6 @@ class StatelessBearerTokenAuthentication(BearerTokenAuthentication):
     check_revocation = False
 
 
-# Set only by auth_styles_measure, in its own thread, for its own requests: no client can reach
-# the stateless variant through the site's probe.
-_probe_authentication: ContextVar[tuple[type, ...] | None] = ContextVar(
-    "probe_authentication", default=None
-)
-
-
 class AuthProbeApi(APIView):
     """The smallest authenticated answer: which authenticator accepted the request, and whom.
 
@@ -120,10 +111,6 @@ class AuthProbeApi(APIView):
     throttle_classes = ()
     schema = None
 
-    def get_authenticators(self) -> list[Any]:
-        classes = _probe_authentication.get() or self.authentication_classes
-        return [authentication() for authentication in classes]
-
     def get(self, request: Request) -> Response:
         authenticator = request.successful_authenticator
         return Response(
@@ -132,15 +119,6 @@ class AuthProbeApi(APIView):
                 "user_id": request.user.pk,
             }
         )
-
-
-@contextmanager
-def _probe_authenticated_by(classes: tuple[type, ...] | None) -> Iterator[None]:
-    token = _probe_authentication.set(classes)
-    try:
-        yield
-    finally:
-        _probe_authentication.reset(token)
 
 
 def session_engine_name() -> str:
@@ -172,33 +150,38 @@ def session_create(*, user: Any) -> SessionBase:
     return store
 
 
-def _measurement_host() -> str:
-    """A host name the site answers to (the test client's `testserver` may not be one)."""
-    for host in settings.ALLOWED_HOSTS:
-        if host != "*":
-            return host.lstrip(".")
-    return "localhost"
-
-
 def _nearest_rank(ordered: list[int], fraction: float) -> int:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
+class _QueryCounter:
+    """A database execute wrapper (Django's documented instrumentation hook) that counts the
+    statements run, transaction control excepted: that depends on the database and the caller,
+    not on the style."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(
+        self, execute: Callable, sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        if not TRANSACTION_CONTROL.match(sql):
+            self.count += 1
+        return execute(sql, params, many, context)
+
+
 def auth_styles_measure(*, user: Any, requests: int = 200) -> list[StyleMeasurement]:
-    """Measure the four styles (STYLES, in that order) with `requests` timed requests each.
+    """Measure the four styles (STYLES, in that order) with `requests` timed authentications each.
 
     Styles take turns request by request, so drift in the machine's speed touches them alike;
     WARM_UP_REQUESTS per style go first, untimed. Queries are counted in a second, untimed pass of
-    up to QUERY_COUNT_REQUESTS per style (the capture makes every query slower), leaving out
-    transaction control, which depends on the database and the caller, not on the style.
+    up to QUERY_COUNT_REQUESTS per style.
 
     Leaves nothing behind that matters: everything runs in one transaction (a savepoint when the
     caller holds one, as a page under ATOMIC_REQUESTS does) that is rolled back, so the token
-    family, the session's database row, the open-session record and the audit events vanish with
-    it; the session is also deleted (a cache engine keeps it outside the database). What stays is
-    short-lived cache marks naming objects that no longer exist (a minute at most). The test
-    client keeps the caller's database connection open across the requests, so a live page can
-    call this.
+    family, the session's database row and the audit events vanish with it; the session is also
+    deleted (a cache engine keeps it outside the database). What stays is short-lived cache marks
+    naming objects that no longer exist (a minute at most).
     """
     if requests < 1:
         raise ValueError("requests must be at least 1")
@@ -212,31 +195,26 @@ def auth_styles_measure(*, user: Any, requests: int = 200) -> list[StyleMeasurem
         )
         token = pair.access
         session = session_create(user=user)
-        session_key = session.session_key
+        session_key = session.session_key or ""
         try:
-            clients = _style_clients(session_key=session_key, token=token)
-            for style, send in clients.items():
-                _probe_answer_check(style=style, response=send())
+            steps = _style_steps(session_key=session_key, token=token)
+            for style, authenticate in steps.items():
+                _accepted_by_check(style=style, request=authenticate())
             for round_ in range(WARM_UP_REQUESTS + requests):
-                for style, send in clients.items():
+                for style, authenticate in steps.items():
                     start = time.perf_counter_ns()
-                    response = send()
+                    request = authenticate()
                     elapsed = time.perf_counter_ns() - start
-                    if response.status_code != HTTPStatus.OK:
-                        _probe_answer_check(style=style, response=response)
+                    _accepted_by_check(style=style, request=request)
                     if round_ >= WARM_UP_REQUESTS:
                         samples[style].append(elapsed)
             counted = min(requests, QUERY_COUNT_REQUESTS)
-            for style, send in clients.items():
-                with CaptureQueriesContext(connection) as captured:
+            for style, authenticate in steps.items():
+                counter = _QueryCounter()
+                with connection.execute_wrapper(counter):
                     for _ in range(counted):
-                        send()
-                statements = [
-                    query
-                    for query in captured.captured_queries
-                    if not TRANSACTION_CONTROL.match(query["sql"])
-                ]
-                queries[style] = len(statements) / counted
+                        authenticate()
+                queries[style] = counter.count / counted
         finally:
             session.delete()
             cache.delete(revocation.used_key(pair.family.id.hex))
@@ -261,44 +239,55 @@ def auth_styles_measure(*, user: Any, requests: int = 200) -> list[StyleMeasurem
     return results
 
 
-def _style_clients(*, session_key: str, token: str) -> dict[str, Callable[[], HttpResponse]]:
-    """Per style, a function that sends the probe request once and returns the response."""
+def _style_steps(*, session_key: str, token: str) -> dict[str, Callable[[], Request]]:
+    """Per style, a function that authenticates one probe request and returns it (DRF's
+    Request, its `successful_authenticator` and `user` set)."""
     path = reverse(AUTH_PROBE_URL_NAME)
-    host = _measurement_host()
-    anonymous, session_client, bearer = (Client(HTTP_HOST=host) for _ in range(3))
-    session_client.cookies[settings.SESSION_COOKIE_NAME] = session_key
+    probe_classes = tuple(AuthProbeApi.authentication_classes)
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore
     authorization = f"Bearer {token}"
 
-    # secure=True: production redirects plain HTTP to HTTPS (behind its load balancer, every
-    # request arrives as HTTPS).
-    def send_anonymous() -> HttpResponse:
-        return anonymous.get(path, secure=True)
+    def step(
+        *,
+        cookies: dict[str, str] | None = None,
+        authorization: str | None = None,
+        classes: tuple[type, ...] = probe_classes,
+    ) -> Callable[[], Request]:
+        def authenticate() -> Request:
+            request = HttpRequest()
+            request.method = "GET"
+            request.path = request.path_info = path
+            if authorization is not None:
+                request.META["HTTP_AUTHORIZATION"] = authorization
+            request.COOKIES.update(cookies or {})
+            # What SessionMiddleware and AuthenticationMiddleware attach to every request.
+            request.session = session_store(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+            request.user = SimpleLazyObject(lambda: get_user(request))
+            # DRF's Request, as APIView.initialize_request makes it; reading `user` runs the
+            # authenticators in order until one accepts (APIView.perform_authentication).
+            drf_request = Request(request, authenticators=[cls() for cls in classes])
+            drf_request.user  # noqa: B018
+            return drf_request
 
-    def send_session() -> HttpResponse:
-        return session_client.get(path, secure=True)
-
-    def send_bearer() -> HttpResponse:
-        return bearer.get(path, secure=True, HTTP_AUTHORIZATION=authorization)
-
-    def send_stateless() -> HttpResponse:
-        with _probe_authenticated_by((StatelessBearerTokenAuthentication,)):
-            return bearer.get(path, secure=True, HTTP_AUTHORIZATION=authorization)
+        return authenticate
 
     return {
-        "none": send_anonymous,
-        "session": send_session,
-        "jwt": send_bearer,
-        "jwt_stateless": send_stateless,
+        "none": step(),
+        "session": step(cookies={settings.SESSION_COOKIE_NAME: session_key}),
+        "jwt": step(authorization=authorization),
+        "jwt_stateless": step(
+            authorization=authorization, classes=(StatelessBearerTokenAuthentication,)
+        ),
     }
 
 
-def _probe_answer_check(*, style: str, response: HttpResponse) -> None:
+def _accepted_by_check(*, style: str, request: Request) -> None:
     """Refuse to time a style whose credentials were not the ones that authenticated."""
-    answer = response.json() if response.status_code == HTTPStatus.OK else {}
-    if answer.get("authenticated_by") != AUTHENTICATED_BY[style]:
+    accepted_by = getattr(request.successful_authenticator, "authenticated_by", "none")
+    if accepted_by != AUTHENTICATED_BY[style]:
         raise RuntimeError(
-            f"The auth probe answered the {style} style with {response.status_code} "
-            f"{response.content[:200]!r}; expected {AUTHENTICATED_BY[style]!r} to authenticate."
+            f"The {style} style was authenticated by {accepted_by!r} (user "
+            f"{request.user.pk!r}); expected {AUTHENTICATED_BY[style]!r} to authenticate."
         )
 
 

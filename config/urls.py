@@ -8,16 +8,17 @@ from django.views.generic import TemplateView
 from api.views import JwksApi
 from config.health import healthz_view
 
+# The API first: Django tries the patterns in order, and API calls are most of the traffic.
 urlpatterns = [
+    path("api/", include("api.urls")),
+    path(".well-known/jwks.json", JwksApi.as_view(), name="jwks"),
+    path("compare/", include("compare.urls")),
+    path("healthz", healthz_view, name="healthz"),
     path("", TemplateView.as_view(template_name="pages/home.html"), name="home"),
     path("accounts/tokens/", include("api.page_urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
-    path("healthz", healthz_view, name="healthz"),
-    path("compare/", include("compare.urls")),
-    path("api/", include("api.urls")),
-    path(".well-known/jwks.json", JwksApi.as_view(), name="jwks"),
 ]
 
 handler500 = "config.outages.server_error_view"

@@ -37,10 +37,15 @@ def test_one_row_per_style_with_queries_bytes_and_ratios():
     assert none["bytes"] == "0"
     assert int(jwt["bytes"]) > int(session["bytes"]) > 0
     assert none["ratio"] == "1.00"
+    baseline = float(none["median"])
     for row in rows.values():
-        expected = float(row["median"]) / float(none["median"])
-        # Both printed figures are rounded: the ratio to 0.01, the medians to 1 µs.
-        assert float(row["ratio"]) == pytest.approx(expected, abs=0.02)
+        median = float(row["median"])
+        # Every printed figure is rounded: the medians to 1 µs, the ratio to 0.01. Timing the
+        # authentication step alone, the baseline is a few tens of µs, so the ratio's bounds
+        # follow from the medians' half-microsecond rounding.
+        low = max(0.0, median - 0.5) / (baseline + 0.5) - 0.005
+        high = (median + 0.5) / max(0.5, baseline - 0.5) + 0.005
+        assert low <= float(row["ratio"]) <= high
 
 
 def test_the_throwaway_user_is_gone_afterwards():

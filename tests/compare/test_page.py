@@ -58,7 +58,10 @@ def test_signing_a_session_out_refuses_its_cookie_at_once(signed_in, user):
 
     exchanges = re.findall(r'data-status="(\d+)"', html)
     assert exchanges[:2] == ["200", "401"]
-    assert '"authenticated_by": "session"' in html.replace("&quot;", '"')
+    shown = html.replace("&quot;", '"')
+    assert '"authenticated_by": "session"' in shown
+    assert '<code class="error-code">not_authenticated</code>' in html
+    assert 'WWW-Authenticate: Bearer realm="api"' in shown
     # The demo session is gone, and the visitor's own session still works.
     assert Session.objects.count() == 1
     assert UserSession.objects.filter(user=user).count() == 1
@@ -69,7 +72,10 @@ def test_a_revoked_token_is_refused_but_a_jwks_only_verifier_still_accepts_it(si
     html = demo(signed_in, "token-revocation", revoke="yes")
 
     assert re.findall(r'data-status="(\d+)"', html) == ["200", "200", "401"]
-    assert "token_revoked" in html
+    assert '<code class="error-code">token_revoked</code>' in html
+    assert 'error="invalid_token", error_description="The token has been revoked."' in (
+        html.replace("&quot;", '"')
+    )
     assert "<strong>still accepts</strong>" in html
 
 
@@ -95,8 +101,11 @@ def test_an_edited_token_is_refused_with_the_exact_reason(signed_in, choice, cod
     """RFC 8725 §2.1, §3.1, §3.9: the signature, the algorithm, the audience, the expiry."""
     html = demo(signed_in, "tamper", choice=choice)
 
-    assert 'data-status="401"' in html
+    assert re.findall(r'data-status="(\d+)"', html) == ["401"]
     assert f'<code class="error-code">{code}</code>' in html
+    assert 'WWW-Authenticate: Bearer realm="api", error="invalid_token"' in (
+        html.replace("&quot;", '"')
+    )
 
 
 def test_an_unknown_demo_or_tampering_is_a_404(signed_in):
@@ -109,8 +118,9 @@ def test_a_cross_site_form_is_refused_for_lack_of_a_csrf_token(signed_in, user):
 
     assert re.findall(r'data-status="(\d+)"', html) == ["403", "201"]
     assert '<code class="error-code">csrf_failed</code>' in html
-    titles = list(Note.objects.filter(owner=user).values_list("title", flat=True))
-    assert titles == ["Written by a script holding a bearer token"]
+    assert "No note was created." in html
+    # Only verdicts: nothing is written.
+    assert not Note.objects.filter(owner=user).exists()
 
 
 def test_demos_need_a_post_with_the_csrf_token(user):

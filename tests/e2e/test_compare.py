@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from api.models import Note
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,12 +41,16 @@ def test_revoking_a_session_and_a_token(compare_page):
     page = compare_page
     page.get_by_role("button", name="Open a second session, then sign it out").click()
     session_demo = page.get_by_test_id("session-revocation")
-    expect(session_demo).to_contain_text("HTTP 200")
-    expect(session_demo).to_contain_text("HTTP 401")
+    expect(session_demo.locator(".exchange")).to_have_count(2)
+    expect(session_demo.locator(".exchange").first).to_have_attribute("data-status", "200")
+    expect(session_demo.locator(".exchange").last).to_have_attribute("data-status", "401")
+    expect(session_demo.locator(".error-code")).to_have_text("not_authenticated")
 
     page.get_by_role("button", name="Issue a token, then revoke it").click()
     token_demo = page.get_by_test_id("token-revocation")
-    expect(token_demo).to_contain_text("token_revoked")
+    expect(token_demo.locator(".exchange").last).to_have_attribute("data-status", "401")
+    expect(token_demo.locator(".error-code")).to_have_text("token_revoked")
+    expect(token_demo).to_contain_text('error="invalid_token"')
     expect(page.get_by_test_id("stateless-verdict")).to_contain_text("still accepts")
 
 
@@ -61,10 +66,12 @@ def test_revoking_a_session_and_a_token(compare_page):
 def test_editing_the_token_shows_why_it_is_refused(compare_page, label, code):
     page = compare_page
     page.get_by_label("Edit").select_option(label=label)
-    page.get_by_role("button", name="Send the edited token to /api/me/").click()
+    page.get_by_role("button", name="Check the edited token as /api/me/ would").click()
 
-    expect(page.get_by_test_id("tampering")).to_contain_text("HTTP 401")
-    expect(page.get_by_test_id("tampering")).to_contain_text(code)
+    tampering = page.get_by_test_id("tampering")
+    expect(tampering).to_contain_text("HTTP 401")
+    expect(tampering.locator(".error-code")).to_have_text(code)
+    expect(tampering).to_contain_text('WWW-Authenticate: Bearer realm="api", error="invalid_token"')
 
 
 def test_signed_and_encrypted_forms(compare_page):
@@ -73,14 +80,16 @@ def test_signed_and_encrypted_forms(compare_page):
     expect(forms).to_contain_text("5 parts")
 
 
-def test_a_cross_site_form_is_refused_and_a_bearer_call_is_not(compare_page):
+def test_a_cross_site_form_is_refused_and_a_bearer_call_is_not(compare_page, user):
     page = compare_page
-    page.get_by_role("button", name="Send what a cross-site form could send").click()
+    page.get_by_role("button", name="Check what a cross-site form could send").click()
 
-    csrf = page.get_by_test_id("csrf-demo")
-    expect(csrf).to_contain_text("HTTP 403")
-    expect(csrf).to_contain_text("csrf_failed")
-    expect(csrf).to_contain_text("HTTP 201")
+    answers = page.get_by_test_id("csrf-demo").locator(".exchange")
+    expect(answers.first).to_have_attribute("data-status", "403")
+    expect(answers.first.locator(".error-code")).to_have_text("csrf_failed")
+    expect(answers.last).to_have_attribute("data-status", "201")
+    expect(page.get_by_test_id("csrf-verdict")).to_contain_text("No note was created.")
+    assert not Note.objects.filter(owner=user).exists()
 
 
 def test_measuring_draws_the_bar_chart(compare_page):

@@ -42,7 +42,10 @@ def measurement_rows(measurements: list[StyleMeasurement]) -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Time one API request per way of proving identity: none, session, JWT, stateless JWT."
+    help = (
+        "Time one API request's authentication per way of proving identity: none, session, JWT, "
+        "stateless JWT."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -64,7 +67,7 @@ class Command(BaseCommand):
             if not user:
                 subject.delete()
         self.stdout.write(
-            f"{requests} requests per style through the full Django stack, in process; "
+            f"{requests} requests per style, their authentication step alone, in process; "
             f"sessions: {session_engine_name()}."
         )
         for m in measurements:
