@@ -50,10 +50,7 @@ def user_current(*, pk: Any) -> Any:
     values = copies.get(user_copy_key(pk))
     if values is None:
         values = (
-            user_model._default_manager.using(database)
-            .filter(pk=pk)
-            .values_list(*fields)
-            .first()
+            user_model._default_manager.using(database).filter(pk=pk).values_list(*fields).first()
         )
         if values is None:
             return None
