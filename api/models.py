@@ -68,6 +68,31 @@ class TokenFamily(models.Model):
         return "active" if self.expires_at > now else "expired"
 
 
+class RevocationMark(models.Model):
+    """A revocation mark (api.revocation), kept here as well as in the cache: the database is the
+    authority, and the cache is written back from here after Redis comes back empty."""
+
+    class Kind(models.TextChoices):
+        TOKEN = "jti", "One access token"
+        FAMILY = "fid", "Every token of a family"
+        USER = "user", "Every token of a user issued before a second"
+
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    subject = models.CharField(max_length=64, help_text="The jti, family id or user id.")
+    # User marks: tokens issued before this second (Unix time) are refused.
+    not_before = models.BigIntegerField(null=True, blank=True)
+    # No token the mark can refuse lives past this; `manage.py tokens_prune` deletes it then.
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "subject"], name="one_mark_per_subject")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.subject}"
+
+
 class NoteQuerySet(models.QuerySet):
     def for_owner(self, owner_id: int) -> "NoteQuerySet":
         return self.filter(owner_id=owner_id)

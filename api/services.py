@@ -193,10 +193,11 @@ def token_revoke(*, token: str) -> None:
 def token_family_revoke(*, family: TokenFamily, reason: str, actor: Any = None) -> None:
     """Revoke every token of `family`, at once in every process. A revocation someone asked for
     (`actor`: the person, an admin) goes to the audit log; reuse detection records its own."""
+    now = clock.now()
     TokenFamily.objects.filter(pk=family.pk, revoked_at__isnull=True).update(
-        revoked_at=clock.now(), revoked_reason=reason
+        revoked_at=now, revoked_reason=reason
     )
-    revocation.families_mark_revoked(family_ids=[family.id.hex])
+    revocation.families_mark_revoked(family_ids=[family.id.hex], now=now)
     if reason != TokenFamily.RevokeReason.REUSED:
         audit_event_record(
             action=AuditEvent.Action.TOKEN_REVOKED,
@@ -223,7 +224,9 @@ def user_tokens_revoke_all(
         TokenFamily.objects.for_user(user.pk).live(now=now).values_list("id", flat=True)
     )
     TokenFamily.objects.filter(pk__in=family_ids).update(revoked_at=now, revoked_reason=reason)
-    revocation.families_mark_revoked(family_ids=[family_id.hex for family_id in family_ids])
+    revocation.families_mark_revoked(
+        family_ids=[family_id.hex for family_id in family_ids], now=now
+    )
     if audit:
         audit_event_record(
             action=AuditEvent.Action.TOKENS_REVOKED,

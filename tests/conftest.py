@@ -53,6 +53,18 @@ def empty_caches():
 
     for cache in caches.all():
         cache.clear()
+    _revocation_marks_restored()
+
+
+def _revocation_marks_restored() -> None:
+    """A test database starts with no revocation mark, so its empty cache already holds every
+    one: say so, as api.revocation does once it has copied them. Tests of what happens when the
+    cache loses its marks delete the key on purpose."""
+    from django.core.cache import caches
+
+    from api.revocation import RESTORED_KEY
+
+    caches["revocation"].set(RESTORED_KEY, True, timeout=None)
 
 
 @pytest.fixture(scope="session")
@@ -129,6 +141,7 @@ def near_caches(monkeypatch):
         running_redis(free_port()) as url,
         override_settings(CACHES=production_caches(url), SESSION_ENGINE="config.sessions"),
     ):
+        _revocation_marks_restored()
         announcements = memory._announcements_for(url)
         deadline = time.monotonic() + 10
         while announcements.poll() is None:

@@ -134,7 +134,7 @@ def test_a_token_found_not_revoked_is_read_again_only_after_a_mark_is_written(
     first = revocation.access_token_check(claims=claims).rejection
     again = [revocation.access_token_check(claims=claims).rejection for _ in range(3)]
     reads_before_the_mark = len(redis_reads)
-    revocation.families_mark_revoked(family_ids=[claims["fid"]])
+    revocation.families_mark_revoked(family_ids=[claims["fid"]], now=clock.now())
     after_its_own_mark = revocation.access_token_check(claims=claims).rejection
 
     assert (first, again) == (None, [None, None, None])
@@ -144,7 +144,7 @@ def test_a_token_found_not_revoked_is_read_again_only_after_a_mark_is_written(
 
 def test_a_revoked_token_is_never_remembered_as_not_revoked(near_caches, pair):
     claims = claims_of(pair)
-    revocation.families_mark_revoked(family_ids=[claims["fid"]])
+    revocation.families_mark_revoked(family_ids=[claims["fid"]], now=clock.now())
 
     checks = [revocation.access_token_check(claims=claims).rejection for _ in range(3)]
 
