@@ -101,7 +101,23 @@ def token_pair_obtain(
 
 @transaction.atomic
 def token_pair_issue(*, user: Any, origin: str, name: str = "") -> TokenPair:
-    """A new token family for `user`, and its first pair of tokens."""
+    """A new token family for `user`, and its first pair of tokens.
+
+    `user` is the account as it was authenticated (by its password, or by the session whose
+    hash matched it). Its row is locked and checked again first: a password change or a
+    deactivation that committed since refuses the grant, and one that comes after waits for this
+    transaction and then revokes the new family with the others (accounts.services changes the
+    row, then lists the families, in one transaction). No grant that began before a change can
+    outlive it.
+    """
+    current = (
+        User.objects.select_for_update()
+        .filter(pk=user.pk)
+        .values_list("password", "is_active")
+        .first()
+    )
+    if current != (user.password, True):
+        raise InvalidCredentialsError()
     now = clock.now()
     family = TokenFamily(user=user, origin=origin, name=name, created_at=now)
     refresh = RefreshToken.for_family(user=user, family_id=family.id.hex)

@@ -11,6 +11,7 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -62,6 +63,9 @@ def production_env(shared_services, tmp_path_factory) -> dict[str, str]:
         "DJANGO_STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
         "JWT_KEYS_RELOAD_SECONDS": "1",
         "DJANGO_SUPERUSER_PASSWORD": "a-long-operator-password",
+        # This module races many grants on purpose; the rate limits have tests of their own.
+        "API_TOKEN_RATE_PER_ADDRESS": "100000/min",
+        "API_TOKEN_RATE_PER_ACCOUNT": "100000/min",
     }
     manage(env, "jwt_rotate_key")
     manage(env, "migrate", "--noinput", "-v0")
@@ -203,3 +207,68 @@ def test_a_key_rotated_while_both_run_keeps_every_token_verifying(
         for server in two_servers:
             answer = client.request("GET", f"{server}/api/me/", headers=bearer(token))
             assert answer.status_code == HTTPStatus.OK, answer.text
+
+
+def test_no_grant_racing_a_password_change_survives_it(two_servers, production_env):
+    """OWASP ASVS V7 (end every session on a password change), under real concurrency: grants
+    with the old password stream into one server from 8 threads while a third process changes
+    the password. Every pair any of them obtained is refused afterwards, on both servers, as an
+    access token and as a refresh token: 0 survivors."""
+    first, second = two_servers
+    manage(
+        production_env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from tests.factories import UserFactory; "
+        "UserFactory(username='racer', email='racer@example.com')",
+    )
+    old = {"username": "racer", "password": "correct horse battery staple"}
+    stop = threading.Event()
+    pairs: list[dict] = []
+
+    def grant_until_stopped() -> None:
+        client = Browser()
+        while not stop.is_set():
+            answer = client.request("POST", f"{first}/api/auth/token/", json=old)
+            if answer.status_code == HTTPStatus.OK:
+                pairs.append(answer.json())
+
+    threads = [threading.Thread(target=grant_until_stopped) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.5)
+        manage(
+            production_env,
+            "shell",
+            "--no-imports",
+            "-c",
+            "from accounts.models import User; from accounts.services import user_password_set; "
+            "user_password_set(user=User.objects.get(username='racer'), password='n3w-p4ss')",
+        )
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    client = Browser()
+    survivors = [
+        pair
+        for pair in pairs
+        for server in two_servers
+        if client.request("GET", f"{server}/api/me/", headers=bearer(pair["access"])).status_code
+        != HTTPStatus.UNAUTHORIZED
+    ]
+    refreshed = [
+        pair
+        for pair in pairs
+        if client.request(
+            "POST", f"{second}/api/auth/token/refresh/", json={"refresh": pair["refresh"]}
+        ).status_code
+        != HTTPStatus.UNAUTHORIZED
+    ]
+    assert len(pairs) >= 8, "the grants never overlapped the change"
+    assert survivors == []
+    assert refreshed == []
