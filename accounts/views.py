@@ -3,9 +3,10 @@
 import secrets
 from http import HTTPStatus
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.forms import DisconnectForm
-from allauth.usersessions.internal.flows.sessions import end_sessions
+from allauth.usersessions.adapter import get_adapter as get_usersessions_adapter
 from allauth.usersessions.models import UserSession
 from allauth.usersessions.views import ListUserSessionsView
 from django.contrib import messages
@@ -98,8 +99,9 @@ def usersession_end_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Sign out one session of the signed-in person (the current one signs this browser out)."""
     session = get_object_or_404(UserSession, pk=pk, user=request.user)
     is_current = session.is_current()
-    end_sessions(request, [session])
+    get_usersessions_adapter().end_sessions([session])
     if is_current:
+        get_account_adapter().logout(request)
         return redirect("home")
     messages.success(request, "That session was signed out.")
     return redirect("usersessions_list")
