@@ -256,7 +256,9 @@ SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_QUERY_EMAIL = True
 SOCIALACCOUNT_AUTO_SIGNUP = True
-SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+# Signing into an existing account by a provider's verified email: only for the providers that
+# enable it (config/settings/providers.py: GitHub and Google); auto-connect applies only there.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_REQUESTS_TIMEOUT = env.float("SOCIALACCOUNT_REQUESTS_TIMEOUT", default=5)
 SOCIALACCOUNT_PROVIDERS = social_providers(env)

@@ -43,14 +43,19 @@ def social_providers(
     so a developer's real client id never sends a test to the real provider).
     """
     providers: dict[str, dict[str, Any]] = {
+        # GitHub and Google say whether they verified an email, and allauth trusts only what
+        # they verified: such a person may sign into the account with that (verified) address.
+        # Any other provider gets this only by its app's `"email_authentication": true`.
         "github": {
             "SCOPE": ["read:user", "user:email"],
             "OAUTH_PKCE_ENABLED": True,
+            "EMAIL_AUTHENTICATION": True,
         },
         "google": {
             "SCOPE": ["openid", "profile", "email"],
             "AUTH_PARAMS": {"access_type": "online", "prompt": "select_account"},
             "OAUTH_PKCE_ENABLED": True,
+            "EMAIL_AUTHENTICATION": True,
             # Ask userinfo (step 7) when the ID token lacks a picture; otherwise the signed ID
             # token alone says who the person is.
             "FETCH_USERINFO": True,

@@ -10,6 +10,7 @@ from allauth.socialaccount.models import SocialAccount, SocialApp
 
 from tests.accounts.oauth_driver import consent, flow_start
 from tests.conftest import OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_PROVIDER_ID
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("emulator")]
 
@@ -55,3 +56,29 @@ def test_a_person_signs_in_through_it_with_pkce_and_the_flow_is_recorded(client,
     assert client.session["_auth_user_id"] == str(account.user.pk)
     record = account.user.oauth_flows.get()
     assert record.steps[0]["detail"]["registered_in"] == "Django admin (SocialApp)"
+
+
+def test_an_added_provider_cannot_sign_into_an_existing_account_by_its_email(
+    client, oidc_app, mailoutbox
+):
+    """An admin-added provider might claim any email as verified: signing into an account by
+    email is GitHub's and Google's only, unless an app's settings say `email_authentication`."""
+    existing = UserFactory(email="alan@example.com")
+
+    start = flow_start(client, f"oidc/{OIDC_PROVIDER_ID}")
+    response = client.get(consent(start.authorize_url, {"identity": "alan"}).callback_path)
+
+    assert client.session.get("_auth_user_id") != str(existing.pk)
+    assert not SocialAccount.objects.filter(user=existing).exists()
+    assert response.status_code == HTTPStatus.FOUND
+
+
+def test_an_app_that_says_so_may_sign_in_by_verified_email(client, oidc_app):
+    oidc_app.settings = {**oidc_app.settings, "email_authentication": True}
+    oidc_app.save()
+    existing = UserFactory(email="alan@example.com")
+
+    start = flow_start(client, f"oidc/{OIDC_PROVIDER_ID}")
+    client.get(consent(start.authorize_url, {"identity": "alan"}).callback_path)
+
+    assert client.session["_auth_user_id"] == str(existing.pk)
