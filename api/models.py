@@ -34,6 +34,7 @@ class TokenFamily(models.Model):
         REUSED = "reused", "A spent refresh token was used again"
         PASSWORD_CHANGED = "password_changed", "The password changed"
         DEACTIVATED = "deactivated", "The account was deactivated"
+        LIMIT = "limit", "Too many live tokens: the oldest goes"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(

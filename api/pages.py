@@ -4,6 +4,7 @@ Made from the session, so it works for someone who signed in with GitHub or Goog
 password. A new token pair is shown once, in the answer to the POST that made it, and never stored.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -26,6 +27,12 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
         pair = services.token_pair_issue(
             user=request.user, origin=TokenFamily.Origin.SESSION, name=form.cleaned_data["name"]
         )
+        for family in pair.displaced:
+            messages.warning(
+                request,
+                f"“{family.name or 'API token'}” was revoked: at most "
+                f"{settings.API_MAX_LIVE_TOKEN_FAMILIES} of your tokens stay live, the newest.",
+            )
         form = TokenCreateForm()
     now = clock.now()
     families = [

@@ -27,7 +27,7 @@ from api.exceptions import (
     InvalidCredentialsError,
     SecondFactorRequiredError,
 )
-from api.models import Note, TokenFamily
+from api.models import Note, RevocationMark, TokenFamily
 from api.token_errors import RejectedTokenError, Rejection
 from api.tokens import AccessToken, AnyToken, RefreshToken, token_unwrap
 
@@ -41,6 +41,8 @@ class TokenPair:
     access_expires_at: dt.datetime
     refresh_expires_at: dt.datetime
     family: TokenFamily
+    # The person's oldest families, revoked to keep API_MAX_LIVE_TOKEN_FAMILIES live.
+    displaced: tuple[TokenFamily, ...] = ()
 
     @property
     def token_type(self) -> str:
@@ -67,7 +69,9 @@ def access_token_serialize(access: AccessToken) -> str:
     return token_encrypt(signed=signed) if settings.JWT_ENCRYPT_ACCESS_TOKENS else signed
 
 
-def _pair(refresh: RefreshToken, family: TokenFamily) -> TokenPair:
+def _pair(
+    refresh: RefreshToken, family: TokenFamily, displaced: tuple[TokenFamily, ...] = ()
+) -> TokenPair:
     access = refresh.access_token
     return TokenPair(
         access=access_token_serialize(access),
@@ -75,7 +79,22 @@ def _pair(refresh: RefreshToken, family: TokenFamily) -> TokenPair:
         access_expires_at=datetime_from_epoch(access["exp"]),
         refresh_expires_at=datetime_from_epoch(refresh["exp"]),
         family=family,
+        displaced=displaced,
     )
+
+
+def _families_over_limit_revoke(*, user: Any, now: dt.datetime) -> tuple[TokenFamily, ...]:
+    """Revoke the person's oldest live families past API_MAX_LIVE_TOKEN_FAMILIES (the newest
+    stay); call with the user's row locked, after adding the new family."""
+    over = tuple(
+        TokenFamily.objects.for_user(user.pk)
+        .live(now=now)
+        .select_related("user")
+        .order_by("-created_at")[settings.API_MAX_LIVE_TOKEN_FAMILIES :]
+    )
+    for family in over:
+        token_family_revoke(family=family, reason=TokenFamily.RevokeReason.LIMIT)
+    return over
 
 
 def token_pair_obtain(
@@ -130,7 +149,7 @@ def token_pair_issue(*, user: Any, origin: str, name: str = "") -> TokenPair:
         actor=user,
         detail={"family": family.id.hex, "origin": origin, "name": name},
     )
-    return _pair(refresh, family)
+    return _pair(refresh, family, _families_over_limit_revoke(user=user, now=now))
 
 
 def token_pair_refresh(*, refresh: str) -> TokenPair:
@@ -253,6 +272,22 @@ def user_tokens_revoke_all(
     return len(family_ids)
 
 
+@dataclass(frozen=True)
+class Pruned:
+    families: int
+    marks: int
+
+
+def tokens_prune(*, now: dt.datetime) -> Pruned:
+    """Delete what no token can use any more: families expired more than
+    API_EXPIRED_FAMILIES_KEPT_DAYS ago (kept that long for the tokens page's history), and
+    revocation marks past the life of every token they refuse."""
+    kept = dt.timedelta(days=settings.API_EXPIRED_FAMILIES_KEPT_DAYS)
+    families, _ = TokenFamily.objects.filter(expires_at__lt=now - kept).delete()
+    marks, _ = RevocationMark.objects.filter(expires_at__lt=now).delete()
+    return Pruned(families=families, marks=marks)
+
+
 def token_family_use_record(*, family_id: str) -> None:
     """Note that a token of the family was just used (api.revocation keeps this to once a minute
     per family)."""
@@ -272,7 +307,9 @@ def access_token_forms_issue(
     access = AccessToken.for_user(user)
     access["fid"] = family.id.hex
     family.expires_at = datetime_from_epoch(access["exp"])
+    User.objects.select_for_update().filter(pk=user.pk).first()
     family.save(force_insert=True)
+    _families_over_limit_revoke(user=user, now=now)
     signed = str(access)
     return AccessTokenForms(
         claims=AccessToken(signed).payload, signed=signed, encrypted=token_encrypt(signed=signed)

@@ -337,6 +337,10 @@ JWT_ENCRYPTION_KEY = env.str("JWT_ENCRYPTION_KEY", default="")
 JWT_LAST_USED_RESOLUTION_SECONDS = 60
 # The largest JSON body the API reads; its documents are small.
 API_MAX_BODY_BYTES = 64 * 1024
+# Live token families a person may hold; a new one past this revokes their oldest.
+API_MAX_LIVE_TOKEN_FAMILIES = env.int("API_MAX_LIVE_TOKEN_FAMILIES", default=20)
+# `manage.py tokens_prune` deletes families this long after they expired.
+API_EXPIRED_FAMILIES_KEPT_DAYS = env.int("API_EXPIRED_FAMILIES_KEPT_DAYS", default=7)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "signin-lab API",

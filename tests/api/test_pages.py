@@ -158,3 +158,26 @@ def test_the_navigation_links_to_the_page(signed_in):
 
     assert f'href="{PAGE}"' in html
     assert 'href="/api/docs/"' in html
+
+
+def test_past_the_limit_the_oldest_live_token_is_revoked_and_the_page_says_so(
+    signed_in, user, settings, api_client
+):
+    settings.API_MAX_LIVE_TOKEN_FAMILIES = 3
+    oldest, *kept = (
+        token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION, name=f"t{n}")
+        for n in range(3)
+    )
+
+    html = signed_in.post(PAGE, {"name": "the fourth"}, follow=True).content.decode()
+
+    assert "“t0” was revoked: at most 3 of your tokens stay live" in html
+    live = TokenFamily.objects.filter(user=user, revoked_at__isnull=True)
+    assert sorted(live.values_list("name", flat=True)) == ["t1", "t2", "the fourth"]
+    assert TokenFamily.objects.get(name="t0").revoked_reason == TokenFamily.RevokeReason.LIMIT
+    me = [api_client.get("/api/me/", **bearer(pair.access)) for pair in (oldest, *kept)]
+    assert [answer.status_code for answer in me] == [
+        HTTPStatus.UNAUTHORIZED,
+        HTTPStatus.OK,
+        HTTPStatus.OK,
+    ]

@@ -272,3 +272,12 @@ def test_no_grant_racing_a_password_change_survives_it(two_servers, production_e
     assert len(pairs) >= 8, "the grants never overlapped the change"
     assert survivors == []
     assert refreshed == []
+
+
+def test_the_daily_prune_runs_against_the_shared_database(two_servers, production_env):
+    """`manage.py tokens_prune`, as a scheduler would run it on any app server."""
+    output = manage(production_env, "tokens_prune")
+
+    assert re.fullmatch(
+        r"Deleted \d+ expired token famil(y|ies) and \d+ spent revocation marks?\.\n", output
+    )
