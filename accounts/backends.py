@@ -54,7 +54,9 @@ def user_current(*, pk: Any) -> Any:
         )
         if values is None:
             return None
-        copies.set(user_copy_key(pk), values)
+        # Read inside a transaction, the row may hold changes that are rolled back later.
+        if not transaction.get_connection(database).in_atomic_block:
+            copies.set(user_copy_key(pk), values)
     return user_model.from_db(database, fields, values)
 
 

