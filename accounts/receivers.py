@@ -1,12 +1,14 @@
-"""Signal receivers: sign-in events from Django and allauth go to the audit log."""
+"""Signal receivers: sign-in events from Django and allauth go to the audit log; a second factor
+added or removed signs the person's other sessions out (OWASP ASVS V7)."""
 
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.signals import user_logged_in
+from allauth.mfa.signals import authenticator_added, authenticator_removed
 from django.contrib.auth.signals import user_logged_out, user_login_failed
 from django.dispatch import receiver
 
 from accounts.models import AuditEvent
-from accounts.services import audit_event_record
+from accounts.services import audit_event_record, user_sessions_end_others
 
 
 def _client_ip(request) -> str | None:
@@ -44,3 +46,10 @@ def audit_sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
         ip=_client_ip(request),
         detail={"login": attempted[:200]},
     )
+
+
+@receiver(authenticator_added)
+@receiver(authenticator_removed)
+def other_sessions_end(sender, request, user, **kwargs) -> None:
+    keep = request.session.session_key if request is not None else None
+    user_sessions_end_others(user=user, keep_session_key=keep)

@@ -136,6 +136,22 @@ def user_sessions_end_all(*, user: User, actor: User | None) -> int:
     return len(sessions)
 
 
+@transaction.atomic
+def user_sessions_end_others(*, user: User, keep_session_key: str | None) -> int:
+    """Sign the person out of every session but the one `keep_session_key` names: after a change
+    to how they sign in (a second factor added or removed), the others must sign in anew."""
+    sessions = list(UserSession.objects.filter(user=user).exclude(session_key=keep_session_key))
+    get_usersessions_adapter().end_sessions(sessions)
+    if sessions:
+        audit_event_record(
+            action=AuditEvent.Action.SESSIONS_ENDED,
+            subject=user,
+            actor=user,
+            detail={"sessions": len(sessions), "reason": "second factor changed"},
+        )
+    return len(sessions)
+
+
 def _credentials_changed(*, user: User, reason: CredentialsChange, actor: User | None) -> None:
     """What every credential change does, in its transaction: every process's copy of the user
     goes, and the apps that hold credentials of theirs (the API's tokens) are told."""

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.decorators import second_factor_required_if_enabled
 from api import clock, selectors, services
 from api.forms import TokenCreateForm
 from api.models import TokenFamily
@@ -19,6 +20,7 @@ from api.models import TokenFamily
 
 @never_cache
 @login_required
+@second_factor_required_if_enabled
 @require_http_methods(["GET", "POST"])
 def tokens_view(request: HttpRequest) -> HttpResponse:
     form = TokenCreateForm(request.POST or None)

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import second_factor_required_if_enabled
 from compare import demos
 from compare.chart import bar_chart
 from compare.measurements import auth_styles_measure
@@ -28,11 +29,13 @@ def _context(request: HttpRequest, **extra) -> dict:
 
 
 @login_required
+@second_factor_required_if_enabled
 def compare_view(request: HttpRequest) -> HttpResponse:
     return render(request, "compare/compare.html", _context(request))
 
 
 @login_required
+@second_factor_required_if_enabled
 @require_POST
 def compare_demo_view(request: HttpRequest, demo: str) -> HttpResponse:
     """Run one demonstration and show the page with its result in place."""

@@ -3,6 +3,7 @@
 from functools import wraps
 from urllib.parse import urlencode
 
+from allauth.account.authentication import get_authentication_records
 from allauth.account.decorators import secure_admin_login
 from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
@@ -14,11 +15,19 @@ def has_second_factor(user) -> bool:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 
+def used_second_factor(request) -> bool:
+    """Whether this session passed the second factor (allauth records how it authenticated)."""
+    records = get_authentication_records(request, request.user)
+    return any(record.get("method") == "mfa" for record in records)
+
+
 class AdminSite(admin.AdminSite):
     """Django admin behind allauth's sign-in (its rate limits and MFA stage) and a TOTP rule.
 
     The stock admin login form would bypass allauth: no rate limit, no second factor. Staff
-    without an authenticator are sent to set one up before any admin page opens.
+    without an authenticator are sent to set one up before any admin page opens; staff whose
+    session was signed in without it (the password alone, before the authenticator existed)
+    confirm it first.
     """
 
     site_header = "signin-lab administration"
@@ -41,6 +50,9 @@ class AdminSite(admin.AdminSite):
                 )
                 query = urlencode({"next": request.get_full_path()})
                 return redirect(f"{reverse('mfa_activate_totp')}?{query}")
+            if user.is_active and user.is_staff and not used_second_factor(request):
+                query = urlencode({"next": request.get_full_path()})
+                return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
             return inner(request, *args, **kwargs)
 
         return second_factor_required

@@ -90,19 +90,44 @@ def user(db):
     return UserFactory()
 
 
+def totp_code(secret: str) -> str:
+    """The current code of a TOTP authenticator app holding `secret`."""
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+
+    return format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+
+
 @pytest.fixture
 def admin_user(db):
-    """A superuser with a TOTP authenticator, as the admin requires (config.admin)."""
+    """A superuser with a TOTP authenticator, as the admin requires (config.admin); its secret
+    in `totp_secret`."""
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     admin = UserFactory(is_staff=True, is_superuser=True)
-    TOTP.activate(admin, generate_totp_secret())
+    admin.totp_secret = generate_totp_secret()
+    TOTP.activate(admin, admin.totp_secret)
     return admin
 
 
+def sign_in_with_second_factor(client, user, password: str) -> None:
+    """The site's sign-in as a person with TOTP goes through it: the password, then the code."""
+    from http import HTTPStatus
+
+    client.post("/accounts/login/", {"login": user.email, "password": password})
+    response = client.post("/accounts/2fa/authenticate/", {"code": totp_code(user.totp_secret)})
+    assert response.status_code == HTTPStatus.FOUND, response.content.decode()[:300]
+
+
 @pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
+def admin_client(client, admin_user, password, settings):
+    """Signed in as staff, password then second factor: the admin opens only for such a session.
+    A code is computed a moment before it is checked, so a 30 s window may turn in between."""
+    settings.MFA_TOTP_TOLERANCE = 1
+    sign_in_with_second_factor(client, admin_user, password)
     return client
 
 

@@ -11,6 +11,7 @@ from allauth.mfa.totp.internal.auth import (
     yield_hotp_counters_from_time,
 )
 
+from tests.conftest import totp_code
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,4 +61,24 @@ def test_staff_sign_in_asks_for_the_code_then_opens_the_admin(client, password, 
     response = client.post("/accounts/2fa/authenticate/", {"code": code})
 
     assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == HTTPStatus.OK
+
+
+def test_a_session_signed_in_without_the_second_factor_must_confirm_it(client, admin_user):
+    """The rule is about this session, not the account: a session signed in before the
+    authenticator was added (here, by force) is sent to confirm the code first."""
+    client.force_login(admin_user)
+
+    response = client.get("/admin/")
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"].startswith("/accounts/2fa/reauthenticate/?next=%2Fadmin%2F")
+
+
+def test_confirming_the_code_opens_the_admin(client, admin_user, settings):
+    settings.MFA_TOTP_TOLERANCE = 1
+    client.force_login(admin_user)
+
+    client.post("/accounts/2fa/reauthenticate/", {"code": totp_code(admin_user.totp_secret)})
+
     assert client.get("/admin/").status_code == HTTPStatus.OK
