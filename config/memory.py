@@ -324,9 +324,12 @@ class LocalCache(_BoundedCache):
             self._memory.put(full_key, value, seconds=seconds, size=value_size(value))
 
     def add(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version=None) -> bool:
+        full_key = self.make_key(key, version)
+        if self._memory.get(full_key) is not None:  # the common answer, without sizing a value
+            return False
         seconds = self._seconds(timeout)
         return seconds > 0 and self._memory.put(
-            self.make_key(key, version),
+            full_key,
             value,
             seconds=seconds,
             size=value_size(value),
