@@ -24,14 +24,14 @@ The aliases (config/settings/base.py), what each holds, who writes it, how stale
 - `sessions`: session data, Django's cache session engine (config.sessions): 0.
 - `revocation`: the revocation marks of access tokens (api.revocation): 0.
 
-"0" holds while the subscription delivers: Redis sends an announcement to every subscriber before
-it answers the writer, and a process applies what has arrived before its request's first read
-(a poll of the subscription's socket, no round trip), so the very next request anywhere sees the
-write. Copies are used only while the subscription answers the pings sent on it every
-HEARTBEAT_SECONDS within LIVENESS_SECONDS; after a reconnection every copy goes. If the network
-loses announcements without breaking the subscription, a copy is still dropped at its deadline:
-MAX_STALE_SECONDS is the bound, whatever the network does. Without Redis (development, tests) the
-same aliases are process-local and nothing needs announcing.
+"0" holds while the subscription delivers: Redis sends an announcement to every subscriber in the
+same turn of its event loop as its answer to the writer, and a process applies what has arrived
+before its request's first read (a poll of the subscription's socket, no round trip), so the very
+next request anywhere sees the write. Copies are used only while the subscription answers the
+pings sent on it every HEARTBEAT_SECONDS within LIVENESS_SECONDS; after a reconnection every copy
+goes. If the network loses announcements without breaking the subscription, a copy is still
+dropped at its deadline: MAX_STALE_SECONDS is the bound, whatever the network does. Without Redis
+(development, tests) the same aliases are process-local and nothing needs announcing.
 
 Sizes: an entry costs its key's length plus its value's (serialized) length plus ENTRY_OVERHEAD
 bytes, so MAX_BYTES bounds the bytes and, at most MAX_BYTES / ENTRY_OVERHEAD, the entries; the
