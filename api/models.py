@@ -45,6 +45,9 @@ class TokenFamily(models.Model):
     # The jti of the only refresh token of this family that may be exchanged next; empty when the
     # family never had a refresh token (an access token made for the comparison page).
     current_jti = models.CharField(max_length=64, blank=True)
+    # The jti of the refresh token spent at the last rotation (at `refreshed_at`): presented again
+    # within JWT_REFRESH_REUSE_GRACE_SECONDS it gets the same successor pair, not a revocation.
+    previous_jti = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField()
     refreshed_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

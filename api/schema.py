@@ -1,7 +1,12 @@
-"""OpenAPI (drf-spectacular) for the API: its two authentication schemes and its error shape."""
+"""OpenAPI (drf-spectacular) for the API: its two authentication schemes, its error shape, and the
+request fields and serializers whose checks the schema states exactly."""
+
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -28,6 +33,89 @@ class SessionCookieScheme(OpenApiAuthenticationExtension):
         return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
 
 
+# What a StringField takes, as patterns the schema shows (drf-spectacular writes \A and \Z as ^ and
+# $, \x00 as \u0000): no NUL character, which PostgreSQL cannot store; and where blank is refused,
+# a character that is not whitespace. Whitespace is what str.strip() removes (DRF's blank check),
+# spelt out: `\s` differs between regex engines. Each pattern wants one character or more: ""
+# never reaches a validator, and with allow_blank the schema offers "" as an alternative of its
+# own, which a pattern matching "" too would make ambiguous (oneOf).
+WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_EMPTY = r"\A[^\x00]+\Z"
+NOT_BLANK = rf"\A[^\x00]*[^\x00{WHITESPACE}][^\x00]*\Z"
+
+
+class StringField(serializers.CharField):
+    """DRF's CharField, checked as the schema describes it: a JSON string and no other type (the
+    CharField takes a number as its digits), its lengths those of the string sent (the CharField
+    counts them after trimming whitespace), its NUL characters and blankness refused by a pattern
+    the schema shows (NOT_EMPTY, NOT_BLANK). Trimmed once valid, unless trim_whitespace=False."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        pattern = NOT_BLANK if self.trim_whitespace and not self.allow_blank else NOT_EMPTY
+        self.validators = [
+            *(v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)),
+            RegexValidator(
+                pattern,
+                message=ProhibitNullCharactersValidator.message,
+                code=ProhibitNullCharactersValidator.code,
+            ),
+        ]
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
+# Base of the API's request serializers, with two checks that the schema states too
+# (RequestSchemaExtension), so that neither a client nor a fuzzer takes for valid a body the view
+# refuses. (A comment, not a docstring: drf-spectacular would describe every subclass with it.)
+# - `closed`: a field it does not declare is refused (`unknown_field`) where DRF would drop it in
+#   silence (a misspelt `titel` would change nothing); `additionalProperties: false`.
+# - `one_of_fields`: exactly one of these fields (each declared optional), or `one_of_code`;
+#   `oneOf` in the schema, which a body with none, or with several, fails.
+class RequestSerializer(serializers.Serializer):
+    closed = False
+    one_of_fields: tuple[str, ...] = ()
+    one_of_code = "invalid"
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if self.closed and isinstance(data, Mapping):
+            unknown = [name for name in data if name not in self.fields]
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Not a field of this request."] for name in unknown},
+                    code="unknown_field",
+                )
+        return super().to_internal_value(data)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self.one_of_fields and sum(name in data for name in self.one_of_fields) != 1:
+            names = " and ".join(f"`{name}`" for name in self.one_of_fields)
+            raise serializers.ValidationError(
+                f"Send exactly one of {names}.", code=self.one_of_code
+            )
+        return data
+
+
+class RequestSchemaExtension(OpenApiSerializerExtension):
+    target_class = RequestSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if self.target.closed:
+            schema["additionalProperties"] = False
+        if self.target.one_of_fields:
+            schema["oneOf"] = [{"required": [name]} for name in self.target.one_of_fields]
+        return schema
+
+
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, machine-readable: see the README's list.")
     message = serializers.CharField(help_text="For people; may change.")
@@ -41,6 +129,15 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
-def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
-    """The error answers an operation can give, all in the one error shape."""
-    return {status: OpenApiResponse(ErrorSerializer) for status in statuses}
+# What any JSON endpoint can answer, whatever it does: an Accept header that JSON cannot satisfy.
+NEGOTIATION_ERRORS = (406,)
+# What an endpoint that reads a JSON body can answer too: a body that is not valid for it or not
+# JSON (400), one above API_MAX_BODY_BYTES (api.parsers: 413), another media type (415).
+BODY_ERRORS = (400, 413, 415)
+
+
+def error_responses(*statuses: int, body: bool = False) -> dict[int, OpenApiResponse]:
+    """The error answers an operation can give, all in the one error shape: `statuses`, the
+    negotiation errors every operation can give, and with `body` those of reading a JSON body."""
+    every = {*statuses, *NEGOTIATION_ERRORS, *(BODY_ERRORS if body else ())}
+    return {status: OpenApiResponse(ErrorSerializer) for status in sorted(every)}

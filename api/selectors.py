@@ -4,8 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
@@ -81,14 +80,3 @@ def user_get(*, user_id: Any) -> Any:
     """The active user `user_id` as of at most a second ago (accounts.backends), or None."""
     user = user_current(pk=user_id)
     return user if user is not None and user.is_active else None
-
-
-def user_id_for_login(*, login: str) -> int | None:
-    """The id of the account `login` names, by username or by email, if there is one."""
-    login = login.strip()
-    return (
-        get_user_model()
-        .objects.filter(Q(username=login) | Q(email__iexact=login))
-        .values_list("pk", flat=True)
-        .first()
-    )

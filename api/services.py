@@ -13,6 +13,7 @@ from allauth.account.utils import has_verified_email
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from rest_framework_simplejwt import settings as jwt_settings
@@ -152,51 +153,124 @@ def token_pair_issue(*, user: Any, origin: str, name: str = "") -> TokenPair:
     return _pair(refresh, family, _families_over_limit_revoke(user=user, now=now))
 
 
+SUCCESSOR_CACHE_KEY = "api:refresh:successor:{jti}"
+
+
+def _successor_remember(*, spent_jti: str, pair: TokenPair, grace: int) -> None:
+    """Keep the pair that replaced the refresh token `spent_jti` for `grace` seconds (the default
+    cache): only the strings and expiry times, the family being the row the caller locks."""
+    cache.set(
+        SUCCESSOR_CACHE_KEY.format(jti=spent_jti),
+        {
+            "access": pair.access,
+            "refresh": pair.refresh,
+            "access_exp": int(pair.access_expires_at.timestamp()),
+            "refresh_exp": int(pair.refresh_expires_at.timestamp()),
+        },
+        timeout=grace,
+    )
+
+
+def _successor_within_grace(
+    *, family: TokenFamily, spent_jti: str, now: dt.datetime, grace: int
+) -> TokenPair | None:
+    """The pair that replaced `spent_jti`, if it is the family's immediately previous refresh
+    token and was spent less than `grace` seconds ago (on `now`, not on the cache's expiry);
+    None otherwise, or when the cache no longer holds the pair: that is reuse."""
+    if (
+        grace <= 0
+        or not family.previous_jti
+        or family.previous_jti != spent_jti
+        or family.refreshed_at is None
+        or now - family.refreshed_at >= dt.timedelta(seconds=grace)
+    ):
+        return None
+    kept = cache.get(SUCCESSOR_CACHE_KEY.format(jti=spent_jti))
+    if not isinstance(kept, dict):
+        return None
+    return TokenPair(
+        access=kept["access"],
+        refresh=kept["refresh"],
+        access_expires_at=datetime_from_epoch(kept["access_exp"]),
+        refresh_expires_at=datetime_from_epoch(kept["refresh_exp"]),
+        family=family,
+    )
+
+
+# SQLite has no row locks: a second transaction that wants the family row is refused (the test
+# database's shared cache says "table is locked", a file "database is locked") instead of waiting.
+# The refresh then starts again, a few times, which is what waiting on the lock would have done.
 def token_pair_refresh(*, refresh: str) -> TokenPair:
     """Exchange the refresh token `refresh` for a new pair, spending it (RFC 9700 section 4.14.2).
 
     Presenting a spent refresh token again means two parties hold the family: every token of the
     family is revoked and the answer says so. That revocation commits before the error is raised,
     so callers must not run this inside a transaction they roll back on error.
+
+    One exception, the reuse interval RFC 9700 section 4.14.2 leaves room for (as Django OAuth
+    Toolkit and Auth0 allow): the family's immediately previous refresh token, presented again
+    less than JWT_REFRESH_REUSE_GRACE_SECONDS after it was spent (two tabs of one client
+    refreshing at once), answers the very pair it got the first time: no new rotation, no audit
+    event, the family stays live. The window is judged on api.clock against the family's
+    `refreshed_at`; an older token, or the previous one later, is reuse. The successor pair sits
+    in the default cache for at most the window (the cache already holds sessions, equally
+    sensitive), written while the family row is locked, so a concurrent refresh that waits on
+    that lock finds it; a pair the cache no longer holds is treated as reuse. 0 turns this off.
     """
     token = RefreshToken(token_unwrap(refresh)[0])
-    rejection = None
-    with transaction.atomic():
-        family = (
-            TokenFamily.objects.select_for_update()
-            .select_related("user")
-            .filter(pk=token.family_id)
-            .first()
-        )
-        now = clock.now()
-        if family is None or family.revoked_at is not None:
-            rejection = Rejection.REVOKED
-        elif family.current_jti != token.jti:
+    pair, rejection = _token_pair_refresh_locked(token=token)
+    if rejection is not None:
+        raise RejectedTokenError(rejection)
+    return pair
+
+
+@transaction.atomic
+def _token_pair_refresh_locked(*, token: RefreshToken) -> tuple[TokenPair | None, Rejection | None]:
+    """token_pair_refresh in one transaction, the family row locked: the pair, or why not."""
+    grace = settings.JWT_REFRESH_REUSE_GRACE_SECONDS
+    family = (
+        TokenFamily.objects.select_for_update()
+        .select_related("user")
+        .filter(pk=token.family_id)
+        .first()
+    )
+    now = clock.now()
+    if family is None or family.revoked_at is not None:
+        return None, Rejection.REVOKED
+    replay = None
+    if family.current_jti != token.jti:
+        replay = _successor_within_grace(family=family, spent_jti=token.jti, now=now, grace=grace)
+        if replay is None:
             token_family_revoke(family=family, reason=TokenFamily.RevokeReason.REUSED)
             audit_event_record(
                 action=AuditEvent.Action.REFRESH_REUSE_DETECTED,
                 subject=family.user,
                 detail={"family": family.id.hex},
             )
-            rejection = Rejection.REFRESH_REUSED
-        elif not family.user.is_active:
-            rejection = Rejection.USER_INACTIVE
-        else:
-            rotated = RefreshToken.for_family(user=family.user, family_id=token.family_id)
-            family.current_jti = rotated.jti
-            family.expires_at = datetime_from_epoch(rotated["exp"])
-            family.refreshed_at = family.last_used_at = now
-            family.save(update_fields=["current_jti", "expires_at", "refreshed_at", "last_used_at"])
-            audit_event_record(
-                action=AuditEvent.Action.TOKEN_REFRESHED,
-                subject=family.user,
-                actor=family.user,
-                detail={"family": family.id.hex},
-            )
-            pair = _pair(rotated, family)
-    if rejection is not None:
-        raise RejectedTokenError(rejection)
-    return pair
+            return None, Rejection.REFRESH_REUSED
+    if not family.user.is_active:
+        return None, Rejection.USER_INACTIVE
+    if replay is not None:
+        return replay, None
+    rotated = RefreshToken.for_family(user=family.user, family_id=token.family_id)
+    family.previous_jti = token.jti
+    family.current_jti = rotated.jti
+    family.expires_at = datetime_from_epoch(rotated["exp"])
+    family.refreshed_at = family.last_used_at = now
+    family.save(
+        update_fields=["previous_jti", "current_jti", "expires_at", "refreshed_at", "last_used_at"]
+    )
+    audit_event_record(
+        action=AuditEvent.Action.TOKEN_REFRESHED,
+        subject=family.user,
+        actor=family.user,
+        detail={"family": family.id.hex},
+    )
+    pair = _pair(rotated, family)
+    if grace > 0:
+        # Last, still holding the row lock: a refresh waiting on it finds the pair.
+        _successor_remember(spent_jti=token.jti, pair=pair, grace=grace)
+    return pair, None
 
 
 def token_revoke(*, token: str) -> None:

@@ -18,9 +18,16 @@ from rest_framework.views import APIView
 
 from api import keys, selectors, services
 from api.backends import MAX_TOKEN_LENGTH
+from api.exceptions import InvalidCredentialsError
 from api.pagination import ApiPagination
-from api.schema import error_responses
-from api.throttling import MAX_LOGIN_LENGTH, TokenAccountThrottle, TokenAddressThrottle
+from api.schema import RequestSerializer, StringField, error_responses
+from api.throttling import (
+    MAX_LOGIN_LENGTH,
+    TokenAddressThrottle,
+    TokenLoginThrottle,
+    TokenUserThrottle,
+    login_failure_record,
+)
 from api.token_errors import RejectedTokenError, Rejection
 
 
@@ -51,41 +58,45 @@ class TokenPairOutputSerializer(serializers.Serializer):
 class TokenObtainApi(TokenApi):
     """Exchange a username or email and its password for a new token pair (a new family)."""
 
-    throttle_classes = (TokenAddressThrottle, TokenAccountThrottle)
+    throttle_classes = (TokenAddressThrottle, TokenLoginThrottle)
 
-    class TokenObtainInputSerializer(serializers.Serializer):
-        username = serializers.CharField(
+    class TokenObtainInputSerializer(RequestSerializer):
+        one_of_fields = ("username", "email")
+        one_of_code = "login_required"
+
+        username = StringField(
             required=False,
             max_length=MAX_LOGIN_LENGTH,
             help_text="Username or email; or send `email`.",
         )
-        email = serializers.CharField(required=False, max_length=MAX_LOGIN_LENGTH)
-        password = serializers.CharField(max_length=4096, trim_whitespace=False)
-        name = serializers.CharField(
-            required=False, max_length=100, default="", help_text="Shown on the tokens page."
+        email = StringField(required=False, max_length=MAX_LOGIN_LENGTH)
+        password = StringField(max_length=4096, trim_whitespace=False)
+        name = StringField(
+            required=False,
+            allow_blank=True,
+            max_length=100,
+            default="",
+            help_text="Shown on the tokens page.",
         )
-
-        def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-            if ("username" in data) == ("email" in data):
-                raise serializers.ValidationError(
-                    "Send exactly one of `username` and `email`.", code="login_required"
-                )
-            return data
 
     @extend_schema(
         request=TokenObtainInputSerializer,
-        responses={200: TokenPairOutputSerializer, **error_responses(400, 401, 403, 429)},
+        responses={200: TokenPairOutputSerializer, **error_responses(401, 403, 429, body=True)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.TokenObtainInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        pair = services.token_pair_obtain(
-            request=request,
-            login=data.get("username") or data["email"],
-            password=data["password"],
-            name=data["name"],
-        )
+        try:
+            pair = services.token_pair_obtain(
+                request=request,
+                login=data.get("username") or data["email"],
+                password=data["password"],
+                name=data["name"],
+            )
+        except InvalidCredentialsError:
+            login_failure_record(request=request)
+            raise
         return Response(TokenPairOutputSerializer(pair).data)
 
 
@@ -93,12 +104,12 @@ class TokenRefreshApi(TokenApi):
     """Exchange a refresh token for a new pair; the old refresh token is spent. Presenting a
     spent one again revokes its whole family and answers `refresh_token_reused`."""
 
-    class TokenRefreshInputSerializer(serializers.Serializer):
-        refresh = serializers.CharField(max_length=MAX_TOKEN_LENGTH, trim_whitespace=False)
+    class TokenRefreshInputSerializer(RequestSerializer):
+        refresh = StringField(max_length=MAX_TOKEN_LENGTH, trim_whitespace=False)
 
     @extend_schema(
         request=TokenRefreshInputSerializer,
-        responses={200: TokenPairOutputSerializer, **error_responses(400, 401, 429)},
+        responses={200: TokenPairOutputSerializer, **error_responses(401, 429, body=True)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.TokenRefreshInputSerializer(data=request.data)
@@ -111,8 +122,8 @@ class TokenVerifyApi(TokenApi):
     """Would this token (access or refresh, signed or encrypted) be accepted now? Always 200
     for a well-formed request, with `valid` and, when false, the reason's code."""
 
-    class TokenVerifyInputSerializer(serializers.Serializer):
-        token = serializers.CharField(max_length=MAX_TOKEN_LENGTH, trim_whitespace=False)
+    class TokenVerifyInputSerializer(RequestSerializer):
+        token = StringField(max_length=MAX_TOKEN_LENGTH, trim_whitespace=False)
 
     class TokenVerifyOutputSerializer(serializers.Serializer):
         valid = serializers.BooleanField()
@@ -123,7 +134,7 @@ class TokenVerifyApi(TokenApi):
 
     @extend_schema(
         request=TokenVerifyInputSerializer,
-        responses={200: TokenVerifyOutputSerializer, **error_responses(400, 429)},
+        responses={200: TokenVerifyOutputSerializer, **error_responses(429, body=True)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.TokenVerifyInputSerializer(data=request.data)
@@ -147,15 +158,15 @@ class TokenRevokeApi(TokenApi):
     """RFC 7009 revocation: a refresh token revokes its whole family, an access token itself.
     The answer is 200 whether or not the token was valid, so it tells nothing about it."""
 
-    class TokenRevokeInputSerializer(serializers.Serializer):
-        token = serializers.CharField(max_length=MAX_TOKEN_LENGTH, trim_whitespace=False)
+    class TokenRevokeInputSerializer(RequestSerializer):
+        token = StringField(max_length=MAX_TOKEN_LENGTH, trim_whitespace=False)
         token_type_hint = serializers.ChoiceField(
             choices=["access_token", "refresh_token"], required=False
         )
 
     @extend_schema(
         request=TokenRevokeInputSerializer,
-        responses={200: None, **error_responses(400, 429)},
+        responses={200: None, **error_responses(429, body=True)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.TokenRevokeInputSerializer(data=request.data)
@@ -169,7 +180,7 @@ class TokenRevokeAllApi(TokenApi):
 
     authentication_classes = APIView.authentication_classes
     permission_classes = APIView.permission_classes
-    throttle_classes = (TokenAddressThrottle, TokenAccountThrottle)
+    throttle_classes = (TokenAddressThrottle, TokenUserThrottle)
 
     class TokenRevokeAllOutputSerializer(serializers.Serializer):
         revoked_families = serializers.IntegerField(help_text="Token families that were live.")
@@ -250,16 +261,29 @@ class NoteListApi(APIView):
 
     pagination_class = ApiPagination
 
-    class NoteCreateInputSerializer(serializers.Serializer):
-        title = serializers.CharField(max_length=200)
-        body = serializers.CharField(max_length=10_000, allow_blank=True, default="")
+    class NoteCreateInputSerializer(RequestSerializer):
+        closed = True
+
+        title = StringField(max_length=200)
+        body = StringField(max_length=10_000, allow_blank=True, default="")
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("page", int, description="Page number, from 1."),
-            OpenApiParameter("page_size", int, description="Notes a page, at most 100."),
+            OpenApiParameter(
+                "page",
+                {"type": "integer", "minimum": 1},
+                description="Page number, from 1; past the last page: 404.",
+            ),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1},
+                description=(
+                    f"Notes a page, {ApiPagination.page_size} unless given; "
+                    f"at most {ApiPagination.max_page_size} (a larger number asks for that)."
+                ),
+            ),
         ],
-        responses={200: NoteOutputSerializer(many=True), **error_responses(401, 404)},
+        responses={200: NoteOutputSerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()
@@ -269,7 +293,7 @@ class NoteListApi(APIView):
 
     @extend_schema(
         request=NoteCreateInputSerializer,
-        responses={201: NoteOutputSerializer, **error_responses(400, 401, 403)},
+        responses={201: NoteOutputSerializer, **error_responses(401, 403, body=True)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.NoteCreateInputSerializer(data=request.data)
@@ -285,9 +309,11 @@ class NoteListApi(APIView):
 class NoteDetailApi(APIView):
     """One of the caller's notes. Another person's note answers exactly as a missing one: 404."""
 
-    class NoteUpdateInputSerializer(serializers.Serializer):
-        title = serializers.CharField(max_length=200, required=False)
-        body = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
+    class NoteUpdateInputSerializer(RequestSerializer):
+        closed = True
+
+        title = StringField(max_length=200, required=False)
+        body = StringField(max_length=10_000, allow_blank=True, required=False)
 
     @extend_schema(responses={200: NoteOutputSerializer, **error_responses(401, 404)})
     def get(self, request: Request, note_id: int) -> Response:
@@ -296,7 +322,7 @@ class NoteDetailApi(APIView):
 
     @extend_schema(
         request=NoteUpdateInputSerializer,
-        responses={200: NoteOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: NoteOutputSerializer, **error_responses(401, 403, 404, body=True)},
     )
     def patch(self, request: Request, note_id: int) -> Response:
         note = selectors.note_get(owner_id=request.user.pk, note_id=note_id)
@@ -319,7 +345,7 @@ class JwksApi(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: dict, **error_responses()})
     def get(self, request: Request) -> Response:
         return Response(
             keys.jwks_document(),

@@ -294,8 +294,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exception_handler.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
+        # api.throttling. Every token request from one client address.
         "token_address": env.str("API_TOKEN_RATE_PER_ADDRESS", default="60/min"),
-        "token_account": env.str("API_TOKEN_RATE_PER_ACCOUNT", default="20/hour"),
+        # Failed passwords for one login (as typed) from one address: the main brake.
+        "token_account_address": env.str("API_TOKEN_RATE_PER_ACCOUNT_ADDRESS", default="10/15min"),
+        # Failed passwords for one login from every address; past it, only addresses that have
+        # not failed for that login lately may try (the owner on a new address gets in).
+        "token_account": env.str("API_TOKEN_RATE_PER_ACCOUNT", default="100/hour"),
+        # Revoking all of one's tokens, per signed-in user.
+        "token_user": env.str("API_TOKEN_RATE_PER_USER", default="20/hour"),
     },
     # The same trusted-proxy count as allauth: a forged X-Forwarded-For cannot reset a limit.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
@@ -333,6 +340,9 @@ JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300)
 # Access tokens as nested JWTs (signed, then encrypted: JWE dir + A256GCM) under their own key.
 JWT_ENCRYPT_ACCESS_TOKENS = env.bool("JWT_ENCRYPT_ACCESS_TOKENS", default=False)
 JWT_ENCRYPTION_KEY = env.str("JWT_ENCRYPTION_KEY", default="")
+# A refresh token presented again this soon after it was spent (two tabs refreshing at once) gets
+# the same successor pair instead of revoking its family (RFC 9700 section 4.14.2); 0: strict.
+JWT_REFRESH_REUSE_GRACE_SECONDS = env.int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=5)
 # A token family's "last used" time is written at most this often.
 JWT_LAST_USED_RESOLUTION_SECONDS = 60
 # The largest JSON body the API reads; its documents are small.

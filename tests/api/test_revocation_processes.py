@@ -79,6 +79,8 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
         "API_TOKEN_RATE_PER_ADDRESS": "10000/min",
         "API_TOKEN_RATE_PER_ACCOUNT": "10000/min",
         "WEB_CONCURRENCY": "1",
+        # Reuse detection at once, without the few seconds' reuse interval for concurrent tabs.
+        "JWT_REFRESH_REUSE_GRACE_SECONDS": "0",
     }
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
