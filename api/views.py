@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -166,7 +166,13 @@ class TokenRevokeApi(TokenApi):
 
     @extend_schema(
         request=TokenRevokeInputSerializer,
-        responses={200: None, **error_responses(429, body=True)},
+        responses={
+            200: OpenApiResponse(
+                {"type": "object", "maxProperties": 0},
+                description="An empty object, whether or not the token was valid.",
+            ),
+            **error_responses(429, body=True),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = self.TokenRevokeInputSerializer(data=request.data)
