@@ -132,21 +132,13 @@ def admin_client(client, admin_user, password, settings):
 
 
 def production_caches(redis_url: str) -> dict:
-    """The cache aliases as production has them (config/settings/production.py), on `redis_url`,
+    """The cache aliases as production has them (config/settings/caches.py), on `redis_url`,
     except "default", kept in memory."""
-    near = {"BACKEND": "config.memory.NearCache", "LOCATION": redis_url, "TIMEOUT": None}
-    return {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "local": {"BACKEND": "config.memory.LocalCache", "LOCATION": "local"},
-        "users": {
-            "BACKEND": "config.memory.LocalCache",
-            "LOCATION": "users",
-            "TIMEOUT": 1,
-            "OPTIONS": {"ANNOUNCE": redis_url},
-        },
-        "sessions": {**near, "KEY_PREFIX": "sessions"},
-        "revocation": {**near, "KEY_PREFIX": "revocation"},
-    }
+    from config.settings.caches import cache_aliases
+
+    return cache_aliases(
+        default={"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, redis_url=redis_url
+    )
 
 
 @pytest.fixture

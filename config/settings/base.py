@@ -5,6 +5,7 @@ from pathlib import Path
 
 import environ
 
+from config.settings.caches import REDIS_BACKEND, cache_aliases
 from config.settings.providers import providers_from_environment, social_providers
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -37,30 +38,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # written down: "local" (this process only), "users" (copies of user rows, dropped everywhere on
 # a change) and, on Redis, "sessions" and "revocation" read through copies kept exact.
 _cache = env.cache("CACHE_URL", default="locmemcache://signin-lab")
-_redis_url = (
-    _cache["LOCATION"]
-    if _cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
-    else None
+CACHES = cache_aliases(
+    default=_cache,
+    redis_url=_cache["LOCATION"] if _cache["BACKEND"] == REDIS_BACKEND else None,
 )
-CACHES = {
-    "default": _cache,
-    "local": {"BACKEND": "config.memory.LocalCache", "LOCATION": "local"},
-    "users": {
-        "BACKEND": "config.memory.LocalCache",
-        "LOCATION": "users",
-        "TIMEOUT": 1,
-        "OPTIONS": {"ANNOUNCE": _redis_url},
-    },
-    **{
-        alias: (
-            {"BACKEND": "config.memory.NearCache", "LOCATION": _redis_url}
-            if _redis_url
-            else {**_cache}
-        )
-        | {"KEY_PREFIX": alias, "TIMEOUT": None}
-        for alias in ("sessions", "revocation")
-    },
-}
 SESSION_CACHE_ALIAS = "sessions"
 
 # URLs

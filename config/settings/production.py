@@ -4,6 +4,7 @@ import sys
 
 from .base import *
 from .base import env
+from .caches import REDIS_BACKEND, cache_aliases
 
 _REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
 _missing = [name for name in _REQUIRED if not env.str(name, default="")]
@@ -27,29 +28,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # are read through exact copies in memory, and copies of user rows are dropped everywhere on a
 # change (config.memory, which says how stale each may be).
 _redis = env.str("REDIS_URL")
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": _redis,
-        "KEY_PREFIX": "cache",
-    },
-    "local": {"BACKEND": "config.memory.LocalCache", "LOCATION": "local"},
-    "users": {
-        "BACKEND": "config.memory.LocalCache",
-        "LOCATION": "users",
-        "TIMEOUT": 1,
-        "OPTIONS": {"ANNOUNCE": _redis},
-    },
-    **{
-        alias: {
-            "BACKEND": "config.memory.NearCache",
-            "LOCATION": _redis,
-            "KEY_PREFIX": prefix,
-            "TIMEOUT": None,
-        }
-        for alias, prefix in (("sessions", "session"), ("revocation", "revocation"))
-    },
-}
+CACHES = cache_aliases(
+    default={"BACKEND": REDIS_BACKEND, "LOCATION": _redis, "KEY_PREFIX": "cache"},
+    redis_url=_redis,
+    key_prefixes={"sessions": "session"},
+)
 SESSION_ENGINE = "config.sessions"
 
 # HTTPS everywhere; the load balancer terminates TLS and says so in X-Forwarded-Proto.
