@@ -18,6 +18,17 @@ from compare.measurements import session_create
 
 pytestmark = pytest.mark.django_db
 
+# Each tampering the page offers, and the refusal the API answers it with.
+TAMPER_REFUSALS = [
+    ("sub", "token_signature_invalid"),
+    ("is_staff", "token_signature_invalid"),
+    ("exp", "token_signature_invalid"),
+    ("alg_none", "token_algorithm_not_allowed"),
+    ("alg_hs256", "token_algorithm_not_allowed"),
+    ("aud", "token_audience_invalid"),
+    ("expired", "token_expired"),
+]
+
 
 @pytest.fixture
 def page_request(rf, user):
@@ -73,15 +84,7 @@ def test_revocation_verdicts_match_the_api(page_request, client):
 
 @pytest.mark.parametrize(
     ("choice", "code"),
-    [
-        ("sub", "token_signature_invalid"),
-        ("is_staff", "token_signature_invalid"),
-        ("exp", "token_signature_invalid"),
-        ("alg_none", "token_algorithm_not_allowed"),
-        ("alg_hs256", "token_algorithm_not_allowed"),
-        ("aud", "token_audience_invalid"),
-        ("expired", "token_expired"),
-    ],
+    TAMPER_REFUSALS,
 )
 def test_each_tampering_is_refused_exactly_as_the_api_refuses_it(
     page_request, client, choice, code
