@@ -9,6 +9,5 @@ urlpatterns = [
     path("profile/provider-api/", views.provider_api_call_view, name="provider-api-call"),
     path("profile/disconnect/", views.disconnect_view, name="provider-disconnect"),
     path("profile/flow-exercise/", views.flow_exercise_view, name="flow-exercise"),
-    path("sessions/", views.UserSessionListView.as_view(), name="usersessions_list"),
     path("sessions/<int:pk>/end/", views.usersession_end_view, name="usersession-end"),
 ]

@@ -8,13 +8,11 @@ from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.forms import DisconnectForm
 from allauth.usersessions.adapter import get_adapter as get_usersessions_adapter
 from allauth.usersessions.models import UserSession
-from allauth.usersessions.views import ListUserSessionsView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
-from django.views.generic.edit import FormView
 
 from accounts import selectors
 from accounts.forms import FlowOrderForm
@@ -105,13 +103,3 @@ def usersession_end_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("home")
     messages.success(request, "That session was signed out.")
     return redirect("usersessions_list")
-
-
-class UserSessionListView(ListUserSessionsView):
-    """allauth's sessions page, listing the sessions in one query instead of one per row."""
-
-    def get_context_data(self, **kwargs) -> dict:
-        context = FormView.get_context_data(self, **kwargs)
-        sessions = selectors.user_sessions_open(user=self.request.user)
-        context.update(sessions=sessions, session_count=len(sessions), show_last_seen_at=True)
-        return context
