@@ -6,7 +6,8 @@ verifies the token
 (signature against a key already in memory, once per process and token: api.backends) and checks
 the revocation marks (api.revocation: in production, copies in memory kept exact). The user is
 built from the token's claims: no database query. The only write, a family's last-used time,
-happens at most once a minute per family (JWT_LAST_USED_RESOLUTION_SECONDS).
+happens at most once a minute per family (JWT_LAST_USED_RESOLUTION_SECONDS), and a database
+outage skips it rather than refuse the request: the check itself needs no database.
 
 Sender-constrained tokens (DPoP) would extend `authenticate`: the same check, then the proof.
 """
@@ -25,7 +26,7 @@ from rest_framework_simplejwt.models import TokenUser
 from api import services
 from api.exceptions import BEARER_CHALLENGE, CsrfFailedError, InvalidTokenError
 from api.token_errors import RejectedTokenError, Rejection
-from api.tokens import AccessToken, access_token_verify
+from api.tokens import EMAIL_CLAIM, USERNAME_CLAIM, AccessToken, access_token_verify
 
 # RFC 6750 section 2.1: credentials = "Bearer" 1*SP b64token. The scheme is case-insensitive
 # (RFC 9110 section 11.1); anything else in the header is malformed. Only the scheme is matched
@@ -45,6 +46,14 @@ class BearerUser(TokenUser):
     @cached_property
     def pk(self) -> Any:
         return self.id
+
+    @cached_property
+    def username(self) -> str:
+        return self.token.get(USERNAME_CLAIM, "")
+
+    @cached_property
+    def email(self) -> str:
+        return self.token.get(EMAIL_CLAIM, "")
 
 
 def bearer_token(header: bytes) -> bytes:

@@ -5,6 +5,7 @@ these; none takes a request except to authenticate a password, which is about th
 """
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest
 from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.utils import datetime_from_epoch
@@ -31,6 +32,8 @@ from api.exceptions import (
 from api.models import Note, RevocationMark, TokenFamily
 from api.token_errors import RejectedTokenError, Rejection
 from api.tokens import AccessToken, AnyToken, RefreshToken, token_unwrap
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -364,8 +367,12 @@ def tokens_prune(*, now: dt.datetime) -> Pruned:
 
 def token_family_use_record(*, family_id: str) -> None:
     """Note that a token of the family was just used (api.revocation keeps this to once a minute
-    per family)."""
-    TokenFamily.objects.filter(pk=family_id).update(last_used_at=clock.now())
+    per family). With the database unreachable the note is skipped, logged, not raised: a bearer
+    request needs no database to be answered, so an outage must not refuse it for a timestamp."""
+    try:
+        TokenFamily.objects.filter(pk=family_id).update(last_used_at=clock.now())
+    except (OperationalError, InterfaceError):
+        logger.warning("family %s: last use not recorded, the database is unreachable", family_id)
 
 
 @transaction.atomic

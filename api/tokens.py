@@ -2,7 +2,10 @@
 
 Claims: `iss`, `aud`, `exp`, `iat`, `jti`, `token_type`, `sub` (the user id, as a string: the
 registered claim every JOSE library understands, and PyJWT 2.10+ requires it to be a string) and
-`fid`, the family id shared by every token issued from one sign-in, across refresh rotations.
+`fid`, the family id shared by every token issued from one sign-in, across refresh rotations,
+and the holder's `preferred_username` and `email` as of issue (OpenID Connect's claim names), so
+that /api/me/ answers from the token alone, without the database. Anyone holding a signed token
+can read them; its encrypted form (api.encryption) hides them.
 Lifetimes are read from simplejwt's settings when a token is made, not when this module loads.
 """
 
@@ -19,6 +22,8 @@ from api.encryption import is_encrypted, token_decrypt
 from api.token_errors import RejectedTokenError, Rejection
 
 FAMILY_ID = re.compile(r"[0-9a-f]{32}")
+USERNAME_CLAIM = "preferred_username"
+EMAIL_CLAIM = "email"
 
 
 class ApiTokenMixin:
@@ -39,6 +44,13 @@ class ApiTokenMixin:
             if isinstance(cause, RejectedTokenError):
                 raise cause from None
             raise RejectedTokenError(Rejection.CLAIMS_INVALID) from None
+
+    @classmethod
+    def for_user(cls, user: Any) -> Any:
+        token = super().for_user(user)  # type: ignore[misc]
+        token[USERNAME_CLAIM] = user.get_username()
+        token[EMAIL_CLAIM] = user.email
+        return token
 
     @property
     def token_backend(self) -> KeyStoreTokenBackend:
@@ -71,6 +83,12 @@ class ApiTokenMixin:
 
 class AccessToken(ApiTokenMixin, simplejwt_tokens.AccessToken):
     accepted_types = ("access",)
+
+    def verify(self) -> None:
+        super().verify()
+        # What /api/me/ answers from; a token without them is refused, and the client refreshes.
+        if not all(isinstance(self.payload.get(c), str) for c in (USERNAME_CLAIM, EMAIL_CLAIM)):
+            raise RejectedTokenError(Rejection.CLAIMS_INVALID)
 
     @property
     def lifetime(self):

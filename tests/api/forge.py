@@ -25,6 +25,8 @@ def claims_for(user: Any, **overrides: Any) -> dict[str, Any]:
         "iat": now,
         "jti": uuid.uuid4().hex,
         "sub": str(user.pk),
+        "preferred_username": user.username,
+        "email": user.email,
         "fid": uuid.uuid4().hex,
         "iss": settings.SIMPLE_JWT["ISSUER"],
         "aud": settings.SIMPLE_JWT["AUDIENCE"],

@@ -206,6 +206,8 @@ def test_tampered_claims_are_refused(api_client, user, pair):
         ({"fid": None}, "token_claims_invalid"),
         ({"fid": "not-a-family-id"}, "token_claims_invalid"),
         ({"sub": 1}, "token_claims_invalid"),
+        ({"preferred_username": None}, "token_claims_invalid"),
+        ({"email": 7}, "token_claims_invalid"),
         ({"exp": "tomorrow"}, None),
     ],
 )

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIRequestFactory
 
+from accounts.services import user_delete
 from api import clock, revocation
 from api.authentication import BearerTokenAuthentication, BearerUser, bearer_token
 from api.models import TokenFamily
@@ -134,7 +135,7 @@ def test_a_bearer_token_needs_no_csrf_token(api_client, pair):
 
 
 def test_a_deleted_users_token_is_refused(api_client, user, pair):
-    user.delete()
+    user_delete(user=user, actor=None)
 
     response = api_client.get("/api/me/", **bearer(pair.access))
 

@@ -57,8 +57,12 @@ def test_tokens_carry_the_documented_claims_and_header(api_client, user, passwor
     assert refresh_header["typ"] == "refresh+jwt"
     assert access_header["kid"] == refresh_header["kid"]
     for claims in (access, refresh):
-        assert set(claims) == {"iss", "aud", "exp", "iat", "jti", "sub", "token_type", "fid"}
+        assert set(claims) == {
+            *("iss", "aud", "exp", "iat", "jti", "sub", "token_type", "fid"),
+            *("preferred_username", "email"),
+        }
         assert claims["sub"] == str(user.pk)
+        assert (claims["preferred_username"], claims["email"]) == (user.username, user.email)
         assert claims["iss"] == "signin-lab"
         assert claims["aud"] == "signin-lab-api"
     assert access["fid"] == refresh["fid"] == TokenFamily.objects.get().id.hex
