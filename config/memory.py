@@ -62,6 +62,7 @@ EVERYTHING = "*"
 MAX_STALE_SECONDS = 1.0
 HEARTBEAT_SECONDS = 0.25
 LIVENESS_SECONDS = 1.0
+RESUBSCRIBE_SECONDS = 0.25
 ENTRY_OVERHEAD = 256
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 # What a NearCache remembers for a key Redis does not have.
@@ -174,6 +175,9 @@ class Announcements:
         self._pubsub: _PubSub | None = None
         self._confirmed_sent_at = float("-inf")
         self._next_ping_at = float("-inf")
+        # After a failed attempt the next waits RESUBSCRIBE_SECONDS: while Redis does not answer,
+        # one request now and then waits on the subscription, not every request in turn.
+        self._retry_at = float("-inf")
         self._polled = threading.local()
 
     def publish(self, pipeline: Any, keys: list[str] | None) -> None:
@@ -205,10 +209,13 @@ class Announcements:
                 self._pubsub = None
                 self._forget_all()
             if request is None or getattr(self._polled, "request", None) != request:
+                if self._pubsub is None and time.monotonic() < self._retry_at:
+                    return None
                 try:
                     self._drain()
                 except redis.RedisError:
                     self._reset()
+                    self._retry_at = time.monotonic() + RESUBSCRIBE_SECONDS
                     return None
                 self._polled.request = request
             if time.monotonic() - self._confirmed_sent_at > LIVENESS_SECONDS:

@@ -149,6 +149,7 @@ def near_caches(monkeypatch):
     from django.test import override_settings
 
     from config import memory
+    from config.settings.caches import redis_url_with_timeouts
 
     if redis_server_binary() is None:
         pytest.skip("no redis-server here: apt-get install redis-server")
@@ -159,7 +160,7 @@ def near_caches(monkeypatch):
         override_settings(CACHES=production_caches(url), SESSION_ENGINE="config.sessions"),
     ):
         _revocation_marks_restored()
-        announcements = memory._announcements_for(url)
+        announcements = memory._announcements_for(redis_url_with_timeouts(url))
         deadline = time.monotonic() + 10
         while announcements.poll() is None:
             assert time.monotonic() < deadline, "the subscription never answered a ping"

@@ -1,23 +1,30 @@
 """Real servers for tests: the project under gunicorn, and Redis, on free loopback ports."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 20.0
 # gunicorn accepts connections before its worker has loaded Django: the first answer can be slow
 # on a busy machine.
 HTTP_TIMEOUT = 30.0
+# The host production servers in tests answer to (DJANGO_ALLOWED_HOSTS), behind a "balancer".
+HOST = "signin.example.com"
 
 
 def free_port() -> int:
@@ -64,30 +71,35 @@ class Server:
 
 @contextmanager
 def running_gunicorn(env: dict[str, str], *, workers: int = 1) -> Iterator[Server]:
-    """The project under gunicorn with config/gunicorn.py; `output` holds its log once stopped."""
+    """The project under gunicorn with config/gunicorn.py; `output` holds its log once stopped.
+
+    The log goes to a file, not a pipe: a pipe nobody reads until the end fills after some
+    thousand access-log lines, and then every worker thread waits to write its line."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "WEB_CONCURRENCY": str(workers),
-            **env,
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    server = Server(f"http://127.0.0.1:{port}", process)
-    try:
-        wait_for_port(port, process, "gunicorn")
-        yield server
-    finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=20)
-        server.output.append(output)
+    with tempfile.TemporaryFile(mode="w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "config.settings.test",
+                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "WEB_CONCURRENCY": str(workers),
+                **env,
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        server = Server(f"http://127.0.0.1:{port}", process)
+        try:
+            wait_for_port(port, process, "gunicorn")
+            yield server
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+            log.seek(0)
+            server.output.append(log.read())
 
 
 def redis_server_binary() -> str | None:
@@ -108,3 +120,55 @@ def running_redis(port: int) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(  # noqa: S603 -- our own manage.py
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout
+
+
+class Browser:
+    """A client behind the TLS-terminating load balancer: it says HTTPS and names the host."""
+
+    def __init__(self) -> None:
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, url: str, **kwargs) -> requests.Response:
+        headers = {
+            "Host": HOST,
+            "X-Forwarded-Proto": "https",
+            "Referer": f"https://{HOST}/",
+            **kwargs.pop("headers", {}),
+        }
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        response = requests.request(
+            method, url, headers=headers, allow_redirects=False, timeout=HTTP_TIMEOUT, **kwargs
+        )
+        # The cookies are Secure (__Host-): kept by hand, since this hop is plain HTTP.
+        for cookie in response.cookies:
+            self.cookies[cookie.name] = cookie.value
+        return response
+
+
+def sign_in(browser: Browser, server: str, *, login: str, password: str) -> None:
+    form = browser.request("GET", f"{server}/accounts/login/").text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    answer = browser.request(
+        "POST",
+        f"{server}/accounts/login/",
+        data={"csrfmiddlewaretoken": token, "login": login, "password": password},
+    )
+    assert answer.status_code == HTTPStatus.FOUND, answer.text[:500]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -4,7 +4,7 @@ import sys
 
 from .base import *
 from .base import env
-from .caches import REDIS_BACKEND, cache_aliases
+from .caches import REDIS_BACKEND, cache_aliases, redis_url_with_timeouts
 
 _REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
 _missing = [name for name in _REQUIRED if not env.str(name, default="")]
@@ -29,7 +29,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # change (config.memory, which says how stale each may be).
 _redis = env.str("REDIS_URL")
 CACHES = cache_aliases(
-    default={"BACKEND": REDIS_BACKEND, "LOCATION": _redis, "KEY_PREFIX": "cache"},
+    default={
+        "BACKEND": REDIS_BACKEND,
+        "LOCATION": redis_url_with_timeouts(_redis),
+        "KEY_PREFIX": "cache",
+    },
     redis_url=_redis,
     key_prefixes={"sessions": "session"},
 )

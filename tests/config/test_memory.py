@@ -14,6 +14,7 @@ holds at most its bytes (LRU out, oversized refused); a NearCache under a flood 
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,8 @@ from django.core.signals import request_finished, request_started
 
 from config import memory
 from config.memory import CHANNEL, ENTRY_OVERHEAD, LocalCache, Memory, NearCache
+from config.settings.caches import REDIS_TIMEOUT_SECONDS
+from tests.conftest import production_caches
 from tests.servers import ROOT, free_port, redis_server_binary, running_redis
 
 READS = ("get", "mget", "exists")
@@ -413,6 +416,24 @@ def test_with_redis_gone_a_read_fails_rather_than_answer_from_memory(server, mon
     for read in (lambda: cache.get("k"), lambda: cache.has_key("missing")):
         with pytest.raises(redis.ConnectionError):
             read()
+
+
+def test_a_redis_that_never_answers_fails_a_read_within_the_timeout(monkeypatch):
+    """A partition that drops packets without closing the connection: a read gives up after at
+    most twice REDIS_TIMEOUT_SECONDS (the subscription's attempt, then the read's own), so the
+    request answers 503 instead of holding its thread forever."""
+    fresh_registries(monkeypatch)
+    # The kernel accepts the connection into the backlog; nothing ever answers on it.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        location = production_caches(f"redis://127.0.0.1:{port}/0")["revocation"]["LOCATION"]
+        cache = NearCache(location, {})
+        started = time.monotonic()
+        with pytest.raises(redis.TimeoutError):
+            cache.get("k")
+        waited = time.monotonic() - started
+
+    assert REDIS_TIMEOUT_SECONDS <= waited < 2 * REDIS_TIMEOUT_SECONDS + 1
 
 
 def test_a_forked_child_does_not_use_its_parents_copies(redis_url):

@@ -9,8 +9,6 @@ PostgreSQL database made for the test, a real Redis database emptied for it.
 import os
 import re
 import secrets
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,13 +20,11 @@ import jwt
 import psycopg
 import pytest
 import redis
-import requests
 
-from tests.servers import HTTP_TIMEOUT, ROOT, running_gunicorn
+from tests.servers import HOST, Browser, bearer, manage, running_gunicorn, sign_in
 
 POSTGRES_URL = os.environ.get("SIGNIN_LAB_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("SIGNIN_LAB_TEST_REDIS_URL", "")
-HOST = "signin.example.com"
 
 
 @pytest.fixture(scope="module")
@@ -74,63 +70,11 @@ def production_env(shared_services, tmp_path_factory) -> dict[str, str]:
     return env
 
 
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(  # noqa: S603 -- our own manage.py
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def two_servers(production_env):
     with ExitStack() as stack:
         servers = [stack.enter_context(running_gunicorn(production_env)) for _ in range(2)]
         yield [server.url for server in servers]
-
-
-class Browser:
-    """A client behind the TLS-terminating load balancer: it says HTTPS and names the host."""
-
-    def __init__(self) -> None:
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method: str, url: str, **kwargs) -> requests.Response:
-        headers = {
-            "Host": HOST,
-            "X-Forwarded-Proto": "https",
-            "Referer": f"https://{HOST}/",
-            **kwargs.pop("headers", {}),
-        }
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        response = requests.request(
-            method, url, headers=headers, allow_redirects=False, timeout=HTTP_TIMEOUT, **kwargs
-        )
-        # The cookies are Secure (__Host-): kept by hand, since this hop is plain HTTP.
-        for cookie in response.cookies:
-            self.cookies[cookie.name] = cookie.value
-        return response
-
-
-def sign_in(browser: Browser, server: str, *, login: str, password: str) -> None:
-    form = browser.request("GET", f"{server}/accounts/login/").text
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-    answer = browser.request(
-        "POST",
-        f"{server}/accounts/login/",
-        data={"csrfmiddlewaretoken": token, "login": login, "password": password},
-    )
-    assert answer.status_code == HTTPStatus.FOUND, answer.text[:500]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="module")
