@@ -16,10 +16,9 @@ request proves who it is changes:
   lookup (StatelessBearerTokenAuthentication, used only here and in bench/): what the
   revocation check costs.
 
-The probe's authenticators, not /api/me/'s view: for a bearer token /api/me/ also reads the user's
-row, work a session request has done already while authenticating; either would be counted as the
-cost of authenticating. Each timed step must end with the style's own authenticator accepting the
-request, so no style is ever timed anonymously by mistake.
+The probe's authenticators, not /api/me/'s view: building the view's answer is not
+authenticating, and would be counted as if it were. Each timed step must end with the style's
+own authenticator accepting the request, so no style is ever timed anonymously by mistake.
 
 `auth_styles_measure` and `manage.py authbench` share this; so does the /compare/ page's chart.
 bench/load.py measures the whole stack over the wire, under gunicorn, on the probe's route.

@@ -11,9 +11,10 @@ bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')
 # One worker process per core, four threads each. gunicorn's "2 x cores + 1" is for its sync
 # workers, which wait on I/O one request at a time; gthread workers wait in threads, and more
 # processes than cores only take turns on the CPU. Measured with bench/shapes.py on 2 cores (two
-# servers, four concurrent streams): 2 x 4 kept the worst p99 at 104-125 ms with no request over
-# 2 s; 5 x 4 served no more and its worst p99 reached 175-395 ms, starving one stream to 63
-# req/s, with requests over 2 s. WEB_CONCURRENCY and GUNICORN_THREADS override both.
+# servers, four concurrent streams): 2 x 4 kept the worst p99 at 118-125 ms with no failed
+# request; 5 x 4 served no more, its worst p99 reached 175-395 ms, one stream fell to 63 req/s
+# and requests failed (README, "Sizing the workers"). WEB_CONCURRENCY and GUNICORN_THREADS
+# override both.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
