@@ -66,18 +66,14 @@ class PrivatePostgres:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off"
             " -c max_connections=200"
         )
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"),
-                  "-w", "start")  # fmt: skip
+        log = str(self.folder / "log")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def create_database(self) -> None:
-        subprocess.run(  # noqa: S603 -- Debian's PostgreSQL binaries
-            [str(self.binaries.parent / "bin" / "createdb"), "-h", "127.0.0.1", "-p",
-             str(self.port), "-U", "postgres", "signin"],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "signin")
 
     def remove(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
@@ -103,12 +99,21 @@ class KillableRedis:
         if not keep_data:
             shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True, exist_ok=True)
+        options = {
+            "port": str(self.port),
+            "bind": "127.0.0.1",
+            "dir": str(self.folder),
+            "save": "",
+            "appendonly": "yes",
+            "appendfsync": "always",
+            "maxmemory-policy": "noeviction",
+        }
+        arguments = [part for name, value in options.items() for part in (f"--{name}", value)]
         self.process = subprocess.Popen(  # noqa: S603 -- Debian's redis-server
-            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.folder), "--save", "", "--appendonly", "yes",
-             "--appendfsync", "always", "--maxmemory-policy", "noeviction"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [redis_server_binary(), *arguments],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for_port(self.port, self.process, "redis-server")
 
     def kill(self) -> None:
