@@ -2,6 +2,7 @@
 
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -133,6 +134,44 @@ def manage(env: dict[str, str], *args: str) -> str:
         check=True,
     )
     return result.stdout
+
+
+def production_env_prepared(
+    tmp_path_factory, *, database_url: str, redis_url: str, **extra: str
+) -> dict[str, str]:
+    """The environment of production servers on `database_url` and `redis_url` (with `extra`),
+    answering to HOST, rate limits out of the way; its signing key made, its database migrated
+    and its static files collected, as a deployment does before the servers start."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "JWT_SIGNING_KEYS_DIR": str(tmp_path_factory.mktemp("jwt-keys")),
+        "DJANGO_STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
+        # Tests race many grants on purpose; the rate limits have tests of their own.
+        "API_TOKEN_RATE_PER_ADDRESS": "100000/min",
+        "API_TOKEN_RATE_PER_ACCOUNT": "100000/min",
+        **extra,
+    }
+    manage(env, "jwt_rotate_key")
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "collectstatic", "--noinput", "-v0")
+    return env
+
+
+def person_create(env: dict[str, str], username: str) -> None:
+    """A person `username` (email `username@example.com`, a verified email and the factories'
+    password), made the way operators would: in a shell."""
+    manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from tests.factories import UserFactory; "
+        f"UserFactory(username='{username}', email='{username}@example.com')",
+    )
 
 
 class Browser:

@@ -21,7 +21,16 @@ import psycopg
 import pytest
 import redis
 
-from tests.servers import HOST, Browser, bearer, manage, running_gunicorn, sign_in
+from tests.servers import (
+    HOST,
+    Browser,
+    bearer,
+    manage,
+    person_create,
+    production_env_prepared,
+    running_gunicorn,
+    sign_in,
+)
 
 POSTGRES_URL = os.environ.get("SIGNIN_LAB_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("SIGNIN_LAB_TEST_REDIS_URL", "")
@@ -50,22 +59,13 @@ def shared_services() -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def production_env(shared_services, tmp_path_factory) -> dict[str, str]:
-    env = {
-        **shared_services,
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": HOST,
-        "JWT_SIGNING_KEYS_DIR": str(tmp_path_factory.mktemp("jwt-keys")),
-        "DJANGO_STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
-        "JWT_KEYS_RELOAD_SECONDS": "1",
-        "DJANGO_SUPERUSER_PASSWORD": "a-long-operator-password",
-        # This module races many grants on purpose; the rate limits have tests of their own.
-        "API_TOKEN_RATE_PER_ADDRESS": "100000/min",
-        "API_TOKEN_RATE_PER_ACCOUNT": "100000/min",
-    }
-    manage(env, "jwt_rotate_key")
-    manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "collectstatic", "--noinput", "-v0")
+    env = production_env_prepared(
+        tmp_path_factory,
+        database_url=shared_services["DATABASE_URL"],
+        redis_url=shared_services["REDIS_URL"],
+        JWT_KEYS_RELOAD_SECONDS="1",
+        DJANGO_SUPERUSER_PASSWORD="a-long-operator-password",
+    )
     manage(env, "demo_setup", "--host", HOST, "--port", "443")
     return env
 
@@ -80,14 +80,7 @@ def two_servers(production_env):
 @pytest.fixture(scope="module")
 def person(production_env):
     """A person with a verified email and a password, made the way operators would (shell)."""
-    manage(
-        production_env,
-        "shell",
-        "--no-imports",
-        "-c",
-        "from tests.factories import UserFactory; "
-        "UserFactory(username='two', email='two@example.com')",
-    )
+    person_create(production_env, "two")
     return {"login": "two@example.com", "password": "correct horse battery staple"}
 
 
@@ -159,14 +152,7 @@ def test_no_grant_racing_a_password_change_survives_it(two_servers, production_e
     the password. Every pair any of them obtained is refused afterwards, on both servers, as an
     access token and as a refresh token: 0 survivors."""
     first, second = two_servers
-    manage(
-        production_env,
-        "shell",
-        "--no-imports",
-        "-c",
-        "from tests.factories import UserFactory; "
-        "UserFactory(username='racer', email='racer@example.com')",
-    )
+    person_create(production_env, "racer")
     old = {"username": "racer", "password": "correct horse battery staple"}
     stop = threading.Event()
     pairs: list[dict] = []

@@ -9,9 +9,8 @@ on a `FAULT` line (`pytest -s` shows them); the README's "What happens when…" 
 
 import json
 import os
-import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from http import HTTPStatus
 
@@ -32,7 +31,8 @@ from tests.servers import (
     HTTP_TIMEOUT,
     Browser,
     bearer,
-    manage,
+    person_create,
+    production_env_prepared,
     redis_server_binary,
     running_gunicorn,
     sign_in,
@@ -62,29 +62,11 @@ def stack(tmp_path_factory) -> Iterator[dict]:
         redis_server.start()
         proxy = PubSubProxy(redis_server.port)
         cleanup.callback(proxy.close)
-        env = {
-            "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "DATABASE_URL": postgres.url,
-            "REDIS_URL": redis_server.url(),
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": HOST,
-            "JWT_SIGNING_KEYS_DIR": str(tmp_path_factory.mktemp("jwt-keys")),
-            "DJANGO_STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
-            "API_TOKEN_RATE_PER_ADDRESS": "100000/min",
-            "API_TOKEN_RATE_PER_ACCOUNT": "100000/min",
-        }
-        manage(env, "jwt_rotate_key")
-        manage(env, "migrate", "--noinput", "-v0")
-        manage(env, "collectstatic", "--noinput", "-v0")
+        env = production_env_prepared(
+            tmp_path_factory, database_url=postgres.url, redis_url=redis_server.url()
+        )
         for name in ("faults", "other"):
-            manage(
-                env,
-                "shell",
-                "--no-imports",
-                "-c",
-                f"from tests.factories import UserFactory; "
-                f"UserFactory(username='{name}', email='{name}@example.com')",
-            )
+            person_create(env, name)
         servers = {
             "A": cleanup.enter_context(
                 running_gunicorn({**env, "REDIS_URL": proxy.url()}, workers=2)
@@ -201,28 +183,45 @@ def session_and_token_load(stack, revoked: dict[str, str], good: str, cookie: st
     return calls
 
 
+def outage(
+    load: Load,
+    *,
+    stop: Callable[[], None],
+    start: Callable[[], None],
+    down_seconds: float,
+    recovered: str,
+    while_down: Callable[[], None] = lambda: None,
+) -> tuple[float, float, float]:
+    """Under `load`, after 1 s: `stop()`, `while_down()`, `down_seconds` later `start()`; then
+    wait until the `recovered` call is answered 200, and 4 s more, so every call is answered
+    again. When the dependency went down, when its start began and when it was back."""
+    time.sleep(1)
+    stop()
+    stopped_at = time.monotonic()
+    while_down()
+    time.sleep(max(0.0, stopped_at + down_seconds - time.monotonic()))
+    start_at = time.monotonic()
+    start()
+    back_at = time.monotonic()
+    wait_until(lambda: HTTPStatus.OK in statuses(load.of(recovered, after=back_at)), seconds=30)
+    time.sleep(4)
+    return stopped_at, start_at, back_at
+
+
 def kill_and_restart_redis(
     stack, *, keep_data: bool, calls: dict
 ) -> tuple[Load, float, float, float]:
-    """Redis killed under load, started again 2 s later: the load, and when Redis was killed,
-    when its start began, when it listened again."""
+    """Redis killed under load and started again 2 s later: the load, and the outage's times."""
     redis_server = stack["redis"]
     with Load(calls, threads=6) as load:
-        time.sleep(1)
-        redis_server.kill()
-        killed_at = time.monotonic()
-        time.sleep(2)
-        restart_at = time.monotonic()
-        redis_server.start(keep_data=keep_data)
-        back_at = time.monotonic()
-        wait_until(
-            lambda: any(
-                o.status == HTTPStatus.OK for o in load.of("good token on A", after=back_at)
-            ),
-            seconds=30,
+        times = outage(
+            load,
+            stop=redis_server.kill,
+            start=lambda: redis_server.start(keep_data=keep_data),
+            down_seconds=2,
+            recovered="good token on A",
         )
-        time.sleep(3)  # long enough for every call to be answered again
-    return load, killed_at, restart_at, back_at
+    return (load, *times)
 
 
 def recovery_seconds(load: Load, label: str, back_at: float) -> float:
@@ -311,25 +310,23 @@ def test_postgresql_stopped_keeps_bearer_identity_answering_and_the_rest_503(sta
     }
     postgres = stack["postgres"]
 
-    with Load(promised | refused, threads=6) as load:
-        time.sleep(1)
-        postgres.stop()
-        stopped_at = time.monotonic()
-        # A family's first use in a minute writes its "last used" time: skipped, not refused.
-        first_use = Browser().request("GET", f"{a}/api/me/", headers=bearer(unused))
-        time.sleep(3)
-        restart_at = time.monotonic()
-        postgres.start()
-        back_at = time.monotonic()
-        wait_until(
-            lambda: any(
-                o.status == HTTPStatus.OK for o in load.of("bearer /api/notes/ on A", after=back_at)
-            ),
-            seconds=30,
-        )
-        time.sleep(4)  # long enough for every call to be answered again
+    answers = []
 
-    assert first_use.status_code == HTTPStatus.OK, first_use.text
+    def first_use() -> None:
+        # A family's first use in a minute writes its "last used" time: skipped, not refused.
+        answers.append(Browser().request("GET", f"{a}/api/me/", headers=bearer(unused)))
+
+    with Load(promised | refused, threads=6) as load:
+        stopped_at, restart_at, back_at = outage(
+            load,
+            stop=postgres.stop,
+            start=postgres.start,
+            down_seconds=3,
+            recovered="bearer /api/notes/ on A",
+            while_down=first_use,
+        )
+
+    assert answers[0].status_code == HTTPStatus.OK, answers[0].text
     for label in promised:
         assert statuses(load.of(label)) == {HTTPStatus.OK}, label
     # A copy of the session's user lives at most MAX_STALE_SECONDS; then its row must be read.
