@@ -15,7 +15,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.utils import datetime_from_epoch
@@ -32,6 +32,7 @@ from api.exceptions import (
 from api.models import Note, RevocationMark, TokenFamily
 from api.token_errors import RejectedTokenError, Rejection
 from api.tokens import AccessToken, AnyToken, RefreshToken, token_unwrap
+from config.outages import DATABASE_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 
@@ -371,7 +372,7 @@ def token_family_use_record(*, family_id: str) -> None:
     request needs no database to be answered, so an outage must not refuse it for a timestamp."""
     try:
         TokenFamily.objects.filter(pk=family_id).update(last_used_at=clock.now())
-    except (OperationalError, InterfaceError):
+    except DATABASE_UNREACHABLE:
         logger.warning("family %s: last use not recorded, the database is unreachable", family_id)
 
 

@@ -16,13 +16,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 RETRY_AFTER_SECONDS = 30
+# What says the database is unreachable: any other database error is a bug.
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 
 
 def dependency_down(exception: BaseException | None) -> str | None:
     """The dependency an exception says is unreachable, or None when it is something else. Only
     a connection or operational error is an outage: any other database error (a constraint, a
     value PostgreSQL refuses) is a bug, answered 500 with its traceback in the log."""
-    if isinstance(exception, OperationalError | InterfaceError):
+    if isinstance(exception, DATABASE_UNREACHABLE):
         return "database"
     if isinstance(exception, RedisConnectionError | RedisTimeoutError):
         return "cache"
