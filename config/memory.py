@@ -24,14 +24,16 @@ The aliases (config/settings/base.py), what each holds, who writes it, how stale
 - `sessions`: session data, Django's cache session engine (config.sessions): 0.
 - `revocation`: the revocation marks of access tokens (api.revocation): 0.
 
-"0" holds while the subscription delivers: Redis sends an announcement to every subscriber in the
-same turn of its event loop as its answer to the writer, and a process applies what has arrived
-before its request's first read (a poll of the subscription's socket, no round trip), so the very
-next request anywhere sees the write. Copies are used only while the subscription answers the
-pings sent on it every HEARTBEAT_SECONDS within LIVENESS_SECONDS; after a reconnection every copy
-goes. If the network loses announcements without breaking the subscription, a copy is still
-dropped at its deadline: MAX_STALE_SECONDS is the bound, whatever the network does. Without Redis
-(development, tests) the same aliases are process-local and nothing needs announcing.
+"0" is exact: a request's first read pings on the subscription and applies every announcement
+that comes before the answer. Redis answers a connection in order, so what was published before
+the ping (before the request began) has then been applied: the very next request anywhere sees
+the write, however late the network delivers it. That is one round trip per request, shared by
+the threads of a process (a ping sent after a request began serves it too); a thread that finds
+another waiting on the subscription reads Redis instead, no copies. A subscription that does not
+answer within the Redis timeout is dropped with every copy; copies are used again once a new one
+answers. If the network loses announcements but not pings, a copy is still dropped at its
+deadline: MAX_STALE_SECONDS is the bound, whatever the network does. Without Redis (development,
+tests) the same aliases are process-local and nothing needs announcing.
 
 Sizes: an entry costs its key's length plus its value's (serialized) length plus ENTRY_OVERHEAD
 bytes, so MAX_BYTES bounds the bytes and, at most MAX_BYTES / ENTRY_OVERHEAD, the entries; the
@@ -40,7 +42,6 @@ process: store immutable values only (tuples, frozen dataclasses), never a dict 
 """
 
 import contextlib
-import itertools
 import json
 import os
 import pickle
@@ -60,8 +61,6 @@ from django.dispatch import receiver
 CHANNEL = "signin-lab:announcements"
 EVERYTHING = "*"
 MAX_STALE_SECONDS = 1.0
-HEARTBEAT_SECONDS = 0.25
-LIVENESS_SECONDS = 1.0
 RESUBSCRIBE_SECONDS = 0.25
 ENTRY_OVERHEAD = 256
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
@@ -133,19 +132,18 @@ def value_size(value: Any) -> int:
         return sys.getsizeof(value)
 
 
-# The request each thread is serving, so a subscription is polled once per request.
+# When the request each thread is serving began (time.monotonic()): what it must see.
 _serving = threading.local()
-_request_numbers = itertools.count(1)
 
 
 @receiver(request_started)
 def _request_started(**kwargs: Any) -> None:
-    _serving.request = next(_request_numbers)
+    _serving.started_at = time.monotonic()
 
 
 @receiver(request_finished)
 def _request_finished(**kwargs: Any) -> None:
-    _serving.request = None
+    _serving.started_at = None
 
 
 class _PubSub(redis.client.PubSub):
@@ -170,15 +168,17 @@ class Announcements:
         self.client = client
         self.memories: list[Memory] = []
         self.generation = 0
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # the generation and the memories
+        self._subscription_lock = threading.Lock()  # the subscription's socket
         self._pid = os.getpid()
         self._pubsub: _PubSub | None = None
-        self._confirmed_sent_at = float("-inf")
-        self._next_ping_at = float("-inf")
+        # When the last ping that came back was sent: every announcement made before then has
+        # been applied.
+        self._synced_at = float("-inf")
         # After a failed attempt the next waits RESUBSCRIBE_SECONDS: while Redis does not answer,
         # one request now and then waits on the subscription, not every request in turn.
         self._retry_at = float("-inf")
-        self._polled = threading.local()
+        self._timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 2.0
 
     def publish(self, pipeline: Any, keys: list[str] | None) -> None:
         """Add the announcement of `keys` (None: everything) to `pipeline`; forget them here."""
@@ -199,30 +199,35 @@ class Announcements:
             if generation == self.generation:
                 memory.put(key, raw, seconds=seconds, size=size)
 
-    def poll(self) -> int | None:
-        """Apply what has arrived (once per request); the generation copies may be kept under,
-        or None while copies must not be used."""
-        request = getattr(_serving, "request", None)
-        with self._lock:
+    def sync(self) -> int | None:
+        """Apply every announcement made before the current request began (outside a request:
+        before this call); then the generation copies may be used and kept under. None when the
+        copies must not be used: the subscription did not answer, or another thread is waiting
+        on it (the caller then reads Redis, which is as exact and costs the same round trip)."""
+        since = getattr(_serving, "started_at", None) or time.monotonic()
+        if not self._subscription_lock.acquire(blocking=False):
+            return None
+        try:
             if self._pid != os.getpid():  # a forked child: the parent's socket is not ours
                 self._pid = os.getpid()
                 self._pubsub = None
                 self._forget_all()
-            if request is None or getattr(self._polled, "request", None) != request:
+            if self._synced_at < since:
                 if self._pubsub is None and time.monotonic() < self._retry_at:
                     return None
                 try:
-                    self._drain()
+                    self._ping()
                 except redis.RedisError:
                     self._reset()
                     self._retry_at = time.monotonic() + RESUBSCRIBE_SECONDS
                     return None
-                self._polled.request = request
-            if time.monotonic() - self._confirmed_sent_at > LIVENESS_SECONDS:
-                return None
-            return self.generation
+        finally:
+            self._subscription_lock.release()
+        return self.generation
 
-    def _drain(self) -> None:
+    def _ping(self) -> None:
+        """Ping on the subscription and apply what comes before its answer: Redis answers a
+        connection in order, so whatever was published before the ping arrived comes first."""
         pubsub = self._pubsub
         if pubsub is None:
             pubsub = self._pubsub = _PubSub(
@@ -231,24 +236,26 @@ class Announcements:
                 on_connect=self._forget_all,
             )
             pubsub.subscribe(CHANNEL)
-        now = time.monotonic()
-        if now >= self._next_ping_at:
-            pubsub.ping(message=repr(now))
-            self._next_ping_at = now + HEARTBEAT_SECONDS
-        while (message := pubsub.get_message(timeout=0.0)) is not None:
+        sent_at = time.monotonic()
+        pubsub.ping(message=repr(sent_at))
+        deadline = sent_at + self._timeout
+        while (wait := deadline - time.monotonic()) > 0:
+            message = pubsub.get_message(timeout=wait)
+            if message is None:
+                continue
             data = message["data"]
             if isinstance(data, bytes):
                 data = data.decode()
-            if message["type"] == "pong":
-                self._confirmed_sent_at = max(self._confirmed_sent_at, float(data))
-            elif message["type"] == "message":
+            if message["type"] == "message":
                 self.forget(None if data == EVERYTHING else json.loads(data))
+            elif message["type"] == "pong" and data == repr(sent_at):
+                self._synced_at = sent_at
+                return
+        raise redis.TimeoutError("the subscription did not answer a ping")
 
     def _forget_all(self) -> None:
-        with self._lock:
-            self.forget(None)
-            self._confirmed_sent_at = float("-inf")
-            self._next_ping_at = float("-inf")
+        self._synced_at = float("-inf")
+        self.forget(None)
 
     def _reset(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
@@ -316,7 +323,7 @@ class LocalCache(_BoundedCache):
         return min(seconds, MAX_STALE_SECONDS) if self._announcements else seconds
 
     def _trusted(self) -> bool:
-        return self._announcements is None or self._announcements.poll() is not None
+        return self._announcements is None or self._announcements.sync() is not None
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         entry = self._memory.get(self.make_key(key, version)) if self._trusted() else None
@@ -366,9 +373,7 @@ class LocalCache(_BoundedCache):
             self._announce(None)
 
     def _announce(self, keys: list[str] | None) -> None:
-        # In MULTI/EXEC, as NearCache's writes: Redis then delivers the announcement before it
-        # answers, where a bare PUBLISH may be answered first (seen here: ~2 % of reads stale).
-        pipeline = self._announcements.client.pipeline(transaction=True)
+        pipeline = self._announcements.client.pipeline(transaction=False)
         self._announcements.publish(pipeline, keys)
         pipeline.execute()
 
@@ -392,7 +397,7 @@ class NearCache(_BoundedCache):
 
     def _read(self, keys: list[str]) -> dict[str, bytes]:
         """The serialized value of each key Redis has (ABSENT: it has none)."""
-        generation = self._announcements.poll()
+        generation = self._announcements.sync()
         found: dict[str, bytes] = {}
         if generation is not None:
             for key in keys:

@@ -162,7 +162,7 @@ def near_caches(monkeypatch):
         _revocation_marks_restored()
         announcements = memory._announcements_for(redis_url_with_timeouts(url))
         deadline = time.monotonic() + 10
-        while announcements.poll() is None:
+        while announcements.sync() is None:
             assert time.monotonic() < deadline, "the subscription never answered a ping"
             time.sleep(0.01)
         yield url

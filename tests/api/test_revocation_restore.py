@@ -90,7 +90,7 @@ def test_redis_restarted_empty_brings_no_revoked_token_back(api_client, user, mo
     with running_redis(port) as url, override_settings(CACHES=production_caches(url)):
         deadline = time.monotonic() + 10
         after = [me(api_client, access) for access in tokens]
-        while memory._announcements_for(url).poll() is None:
+        while memory._announcements_for(url).sync() is None:
             assert time.monotonic() < deadline
             time.sleep(0.01)
         after_copies = [me(api_client, access) for access in tokens]

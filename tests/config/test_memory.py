@@ -2,10 +2,11 @@
 
 On real throwaway Redis servers (a read reached Redis if its INFO commandstats count an MGET), with
 a real other process (a NearCache "cache" and an announcing LocalCache "local", fed over a pipe).
-NearCache: repeated reads (present or missing keys) cost no round trip; it answers as Django's
-Redis cache does; another process's write is seen by the very next read; copies never outlive the
-key's expiry nor MAX_STALE_SECONDS, even with announcements lost; no copy is used unless the
-subscription is known to deliver; a read that raced with an announcement is not kept.
+NearCache: repeated reads (present or missing keys) make no Redis read, only a request's one
+ping; it answers as Django's Redis cache does; another process's write is seen by the very next
+read, even with its announcement held back on the link; copies never outlive the key's expiry nor
+MAX_STALE_SECONDS, even with announcements lost; no copy is used while the subscription does not
+answer, or while another thread waits on it; a read that raced with an announcement is not kept.
 LocalCache: Django's API in memory; with ANNOUNCE, another process's delete reaches the very next
 read, entries live at most MAX_STALE_SECONDS, nothing is answered unless trusted. Bounds: Memory
 holds at most its bytes (LRU out, oversized refused); a NearCache under a flood of missing keys too.
@@ -28,6 +29,7 @@ from config import memory
 from config.memory import CHANNEL, ENTRY_OVERHEAD, LocalCache, Memory, NearCache
 from config.settings.caches import REDIS_TIMEOUT_SECONDS
 from tests.conftest import production_caches
+from tests.faults.services import PubSubProxy
 from tests.servers import ROOT, free_port, redis_server_binary, running_redis
 
 READS = ("get", "mget", "exists")
@@ -75,12 +77,11 @@ class Elsewhere:
 
 def fresh_registries(monkeypatch) -> None:
     """This process starting with no clients, subscriptions nor memories (as near_caches does),
-    and copies and pongs that last: on a busy machine, no test meets an expiry it is not about
-    (those that are set their own)."""
+    and copies that last: on a busy machine, no test meets an expiry it is not about (those
+    that are set their own)."""
     for registry in ("_clients", "_announcements", "_memories"):
         monkeypatch.setattr(memory, registry, {})
     monkeypatch.setattr(memory, "MAX_STALE_SECONDS", 30.0)
-    monkeypatch.setattr(memory, "LIVENESS_SECONDS", 30.0)
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +132,7 @@ def redis_reads(url: str) -> int:
 def delivering(url: str) -> None:
     """Wait until this process's subscription on `url` has answered a ping."""
     deadline = time.monotonic() + PATIENCE_SECONDS
-    while memory._announcements_for(url).poll() is None:
+    while memory._announcements_for(url).sync() is None:
         assert time.monotonic() < deadline, "the subscription never answered a ping"
         time.sleep(0.01)
 
@@ -288,7 +289,8 @@ def test_a_write_in_another_process_is_seen_by_the_very_next_read_then_kept(
 
 @pytest.mark.django_db  # Django's own receivers of the request signals look at the database
 def test_a_request_sees_what_was_announced_before_its_first_read(redis_url, elsewhere):
-    """The subscription is read once per request, at its first read."""
+    """The subscription is synced once per request, at its first read: a write announced
+    during the request is seen from the next one."""
     cache = NearCache(redis_url, {})
     cache.set("k", 1)
     warm(cache, redis_url, ["k"])
@@ -305,6 +307,31 @@ def test_a_request_sees_what_was_announced_before_its_first_read(redis_url, else
 
     assert (first, later_in_the_same_request) == (1, 1)
     assert (outside_a_request, next_request) == (2, 2)
+
+
+@pytest.fixture
+def slow_link(redis_url):
+    """This process reaching the shared server through a proxy (tests/faults/services.py) that
+    can hold back what its subscription receives; the other process reaches it directly."""
+    proxy = PubSubProxy(int(redis_url.rsplit(":", 1)[1].split("/")[0]), delay_seconds=0.2)
+    yield proxy
+    proxy.close()
+
+
+def test_an_announcement_still_on_its_way_is_applied_before_the_very_next_read(
+    redis_url, elsewhere, slow_link
+):
+    """The writer has its answer while the announcement is still on the link (here held back
+    0.2 s): the next read waits for it, as a ping sent before the read is answered after it."""
+    cache = NearCache(slow_link.url(), {})
+    cache.set("k", 1)
+    warm(cache, redis_url, ["k"])
+
+    slow_link.mode = "delay"
+    elsewhere.run("cache.set('k', 2)")
+    next_read = cache.get("k")
+
+    assert next_read == 2
 
 
 def test_with_announcements_lost_a_copy_still_ends_at_max_stale_seconds(redis_url, monkeypatch):
@@ -363,29 +390,47 @@ def test_a_read_that_raced_with_an_announcement_is_not_kept(monkeypatch):
     assert kept_here.get("k").value == b"new"
 
 
-def test_while_the_subscription_has_not_answered_a_ping_no_copy_is_used_nor_kept(
-    redis_url, monkeypatch
-):
-    cache = NearCache(redis_url, {})
-    local = LocalCache("here", {"OPTIONS": {"ANNOUNCE": redis_url}})
+def test_while_the_subscription_does_not_answer_no_copy_is_used_nor_kept(redis_url, slow_link):
+    """The subscription goes silent (the link drops all it receives); every read then waits at
+    most the URL's socket timeout for its ping, and answers from Redis."""
+    url = f"{slow_link.url()}?socket_timeout=0.3"
+    cache = NearCache(url, {})
+    local = LocalCache("here", {"OPTIONS": {"ANNOUNCE": url}})
     cache.set("k", 1)
     local.set("k", 1)
     warm(cache, redis_url, ["k"])
 
-    monkeypatch.setattr(memory, "LIVENESS_SECONDS", 0.0)
+    slow_link.mode = "blackhole"
     set_behind_its_back(redis_url, cache, "k", 2)
-    before = redis_reads(redis_url)
+    before, started = redis_reads(redis_url), time.monotonic()
     values = [cache.get("k") for _ in range(3)]
-    reads = redis_reads(redis_url) - before
+    reads, waited = redis_reads(redis_url) - before, time.monotonic() - started
     cache.get("read-while-silent")
     local_answers = (local.get("k", "nothing"), local.get_many(["k"]), local.has_key("k"))
-    monkeypatch.setattr(memory, "LIVENESS_SECONDS", 30.0)
+    slow_link.mode = "pass"
+    delivering(url)
     set_behind_its_back(redis_url, cache, "read-while-silent", 3)
 
     assert (values, reads) == ([2, 2, 2], 3)
-    assert cache.get("read-while-silent") == 3  # nothing read while silent was kept
+    assert waited < 3 * 0.3 + 1
     assert local_answers == ("nothing", {}, False)  # a LocalCache answers as empty
-    assert local.get("k") == 1
+    assert cache.get("read-while-silent") == 3  # nothing read while silent was kept
+    assert local.get("k") is None  # the silent subscription was dropped, and every copy with it
+
+
+def test_a_thread_that_finds_another_waiting_on_the_subscription_reads_redis(redis_url):
+    cache = NearCache(redis_url, {})
+    cache.set("k", 1)
+    warm(cache, redis_url, ["k"])
+    set_behind_its_back(redis_url, cache, "k", 2)
+    announcements = memory._announcements_for(redis_url)
+
+    with announcements._subscription_lock:  # another thread, waiting on the subscription
+        before = redis_reads(redis_url)
+        value = cache.get("k")
+        reads = redis_reads(redis_url) - before
+
+    assert (value, reads) == (2, 1)
 
 
 def test_after_the_subscription_reconnects_every_copy_is_gone(own_redis):
@@ -495,11 +540,8 @@ def test_a_local_cache_answers_djangos_cache_api_from_its_locations_memory(monke
 def test_an_announcing_local_cache_forgets_at_once_what_another_process_deletes(
     redis_url, elsewhere
 ):
-    """Round after round, read just after the other process's delete has returned, with the
-    subscribers of a deployment's hundred other workers on the channel too. Redis sends the
-    announcement in the same turn of its event loop as the answer; the read waits 1 ms, less
-    than any client's next request takes to arrive, so a busy machine's scheduling (Redis
-    preempted mid-turn) is not counted as a late announcement."""
+    """Round after round, read right after the other process's delete has returned, with the
+    subscribers of a deployment's hundred other workers on the channel too."""
     cache = LocalCache("here", {"OPTIONS": {"ANNOUNCE": redis_url}})
     delivering(redis_url)
     cache.set_many({"a": 1, "b": 2})
@@ -513,7 +555,6 @@ def test_an_announcing_local_cache_forgets_at_once_what_another_process_deletes(
     for n in range(300):  # a key each round: a late announcement harms no other round
         cache.set(f"k{n}", n)
         elsewhere.run(f"local.delete('k{n}')")
-        time.sleep(0.001)
         if cache.get(f"k{n}") is not None:
             stale.append(n)
     cache.set("c", 3)
@@ -531,7 +572,6 @@ def test_an_announcing_local_cache_forgets_at_once_what_another_process_deletes(
 
 
 def test_an_announcing_local_cache_keeps_nothing_past_max_stale_seconds(redis_url, monkeypatch):
-    monkeypatch.setattr(memory, "LIVENESS_SECONDS", 3600.0)  # the clock's jump stalls no ping
     monkeypatch.setattr(time, "monotonic", clock := Clock())
     announcing = LocalCache("here", {"TIMEOUT": None, "OPTIONS": {"ANNOUNCE": redis_url}})
     unbounded = LocalCache("there", {"TIMEOUT": None})
@@ -544,7 +584,7 @@ def test_an_announcing_local_cache_keeps_nothing_past_max_stale_seconds(redis_ur
     clock.offset = memory.MAX_STALE_SECONDS
 
     assert fresh == {"forever": 1, "long": 1}
-    assert announcing._announcements.poll() is not None  # the subscription is still trusted
+    assert announcing._announcements.sync() is not None  # the subscription still answers
     assert announcing.get_many(["forever", "long"]) == {}
     assert unbounded.get_many(["forever", "long"]) == fresh
 

@@ -1,11 +1,13 @@
 """What the fault suite breaks, for real: a PostgreSQL cluster of its own that it stops hard and
 starts again, a Redis server it kills with SIGKILL and starts again (with its data or empty), a
-TCP proxy in front of Redis that silently drops what a subscription receives, and load: threads
-calling the servers and recording every answer with the time its request started."""
+TCP proxy in front of Redis that silently drops or delays what a subscription receives, and
+load: threads calling the servers and recording every answer with the time its request started.
+"""
 
 import contextlib
 import glob
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -158,12 +160,15 @@ class PubSubProxy:
     - "pass": everything passes;
     - "drop-messages": published messages are dropped, everything else (pings' answers) passes:
       the subscription looks alive and announces nothing;
-    - "blackhole": everything is dropped: the subscription goes silent.
+    - "blackhole": everything is dropped: the subscription goes silent;
+    - "delay": everything passes, in order, `delay_seconds` late: announcements on their way
+      while the writer already has its answer, as on a slow or distant link.
     `dropped` counts the frames dropped."""
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, *, delay_seconds: float = 0.2) -> None:
         self.upstream_port = upstream_port
         self.mode = "pass"
+        self.delay_seconds = delay_seconds
         self.dropped = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -201,10 +206,17 @@ class PubSubProxy:
 
     def _down(self, upstream: socket.socket, client: socket.socket, state: dict) -> None:
         pending = b""
+        # Once subscribed, what Redis sends leaves through `outbox`, each part at its due time.
+        outbox: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._send_when_due, args=(outbox, client), daemon=True).start()
         with contextlib.suppress(OSError):
             while chunk := upstream.recv(65536):
-                if not state["subscribed"] or (self.mode == "pass" and not pending):
+                if not state["subscribed"]:
                     client.sendall(chunk)
+                    continue
+                due = time.monotonic() + (self.delay_seconds if self.mode == "delay" else 0.0)
+                if self.mode in ("pass", "delay") and not pending:
+                    outbox.put((due, chunk))
                     continue
                 pending += chunk
                 while (end := resp_frame_end(pending, 0)) is not None:
@@ -214,8 +226,17 @@ class PubSubProxy:
                     ):
                         self.dropped += 1
                     else:
-                        client.sendall(frame)
+                        outbox.put((due, frame))
+        outbox.put(None)
         self._close(client, upstream)
+
+    @staticmethod
+    def _send_when_due(outbox: queue.SimpleQueue, client: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while (item := outbox.get()) is not None:
+                due, data = item
+                time.sleep(max(0.0, due - time.monotonic()))
+                client.sendall(data)
 
     @staticmethod
     def _close(*sockets: socket.socket) -> None:
