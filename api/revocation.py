@@ -1,8 +1,8 @@
 """Revocation marks in the shared cache, checked on every bearer request.
 
 They live in the "revocation" cache alias: on Redis a config.memory.NearCache, so the check reads
-the process's own copies (a mark found missing too), costing no Redis read beyond the request's
-one ping, while a revocation written anywhere is refused from the next request in every process.
+the process's own copies (a mark found missing too) and costs no round trip, while a revocation
+written anywhere is refused from the next request in every process.
 
 Marks are keyed on what a verified token says, never on the token text:
 

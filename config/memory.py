@@ -24,16 +24,17 @@ The aliases (config/settings/base.py), what each holds, who writes it, how stale
 - `sessions`: session data, Django's cache session engine (config.sessions): 0.
 - `revocation`: the revocation marks of access tokens (api.revocation): 0.
 
-"0" is exact: a request's first read pings on the subscription and applies every announcement
-that comes before the answer. Redis answers a connection in order, so what was published before
-the ping (before the request began) has then been applied: the very next request anywhere sees
-the write, however late the network delivers it. That is one round trip per request, shared by
-the threads of a process (a ping sent after a request began serves it too); a thread that finds
-another waiting on the subscription reads Redis instead, no copies. A subscription that does not
-answer within the Redis timeout is dropped with every copy; copies are used again once a new one
-answers. If the network loses announcements but not pings, a copy is still dropped at its
-deadline: MAX_STALE_SECONDS is the bound, whatever the network does. Without Redis (development,
-tests) the same aliases are process-local and nothing needs announcing.
+"0" is exact, and costs readers no round trip. Every write through these aliases announces its
+keys in the same MULTI/EXEC, and returns only once every process subscribed has applied the
+announcement and said so, or LEASE_SECONDS after Redis answered. A process uses its copies only
+under a lease: until LEASE_SECONDS after the last ping its listening thread sent and saw answered
+(Redis answers a connection in order, so that answer came after every earlier announcement). So
+when a write returns, no process answers from a copy it changed, however late the network
+delivers the announcement; a process whose subscription is silent holds writes up for at most
+LEASE_SECONDS and, past its lease, reads Redis. After a reconnection every copy goes. If the
+network loses announcements but not pings, a copy is still dropped at its deadline:
+MAX_STALE_SECONDS is the bound, whatever the network does. Without Redis (development, tests)
+the same aliases are process-local and nothing needs announcing.
 
 Sizes: an entry costs its key's length plus its value's (serialized) length plus ENTRY_OVERHEAD
 bytes, so MAX_BYTES bounds the bytes and, at most MAX_BYTES / ENTRY_OVERHEAD, the entries; the
@@ -43,8 +44,11 @@ process: store immutable values only (tuples, frozen dataclasses), never a dict 
 
 import contextlib
 import json
+import logging
 import os
 import pickle
+import secrets
+import select
 import sys
 import threading
 import time
@@ -55,12 +59,15 @@ import redis
 from cachetools import TLRUCache
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.redis import RedisSerializer
-from django.core.signals import request_finished, request_started
-from django.dispatch import receiver
+
+logger = logging.getLogger(__name__)
 
 CHANNEL = "signin-lab:announcements"
-EVERYTHING = "*"
+# Where the processes that receive an announcement acknowledge it: a list per announcement.
+ACK_PREFIX = "signin-lab:ack:"
 MAX_STALE_SECONDS = 1.0
+HEARTBEAT_SECONDS = 0.25
+LEASE_SECONDS = 1.0
 RESUBSCRIBE_SECONDS = 0.25
 ENTRY_OVERHEAD = 256
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
@@ -132,20 +139,6 @@ def value_size(value: Any) -> int:
         return sys.getsizeof(value)
 
 
-# When the request each thread is serving began (time.monotonic()): what it must see.
-_serving = threading.local()
-
-
-@receiver(request_started)
-def _request_started(**kwargs: Any) -> None:
-    _serving.started_at = time.monotonic()
-
-
-@receiver(request_finished)
-def _request_finished(**kwargs: Any) -> None:
-    _serving.started_at = None
-
-
 class _PubSub(redis.client.PubSub):
     """redis-py's PubSub, telling its owner each time it (re)connects: announcements may have
     been missed while it was away."""
@@ -161,35 +154,57 @@ class _PubSub(redis.client.PubSub):
 
 class Announcements:
     """One process's subscription to CHANNEL on one Redis server, and the memories it keeps
-    exact. `generation` moves with every event after which a copy read earlier may be stale, so
-    a read that raced with one is not kept."""
+    exact, by a lease and acknowledgements:
+
+    - A thread of the process listens: it applies each announcement, then acknowledges it, and
+      pings every HEARTBEAT_SECONDS. Redis answers a connection in order, so a pong for a ping
+      sent at time t means every announcement made before t has been applied: copies may be used
+      until t + LEASE_SECONDS (the lease).
+    - A write announces its keys in the same MULTI/EXEC, then waits until every process that
+      received the announcement (PUBLISH's count) has acknowledged it, or LEASE_SECONDS after
+      EXEC answered: by then the lease of a process that has not applied it has ended.
+
+    So when a write returns, no process answers from a copy it changed. Copies are used only
+    while the lease holds and the subscription's socket has nothing unread (a connection that
+    Redis closed is not yet noticed otherwise); after a (re)connection every copy goes.
+    `generation` moves with every event after which a copy read earlier may be stale, so a read
+    that raced with one is not kept."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
         self.memories: list[Memory] = []
         self.generation = 0
-        self._lock = threading.Lock()  # the generation and the memories
-        self._subscription_lock = threading.Lock()  # the subscription's socket
-        self._pid = os.getpid()
-        self._pubsub: _PubSub | None = None
-        # When the last ping that came back was sent: every announcement made before then has
-        # been applied.
-        self._synced_at = float("-inf")
-        # After a failed attempt the next waits RESUBSCRIBE_SECONDS: while Redis does not answer,
-        # one request now and then waits on the subscription, not every request in turn.
-        self._retry_at = float("-inf")
-        self._timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 2.0
+        self._lock = threading.Lock()  # the generation, the memories and the lease
+        self._start_lock = threading.Lock()
+        self._lease_until = float("-inf")  # time.monotonic()
+        self._pid: int | None = None
+        self._listener: threading.Thread | None = None
+        self._socket: Any = None  # the subscription's socket, while subscribed
+        self._closed = threading.Event()
+        self._answering = True  # whether the last attempt was answered
 
-    def publish(self, pipeline: Any, keys: list[str] | None) -> None:
-        """Add the announcement of `keys` (None: everything) to `pipeline`; forget them here."""
-        pipeline.publish(CHANNEL, EVERYTHING if keys is None else json.dumps(keys))
-        self.forget(keys)
+    # Readers.
 
-    def forget(self, keys: list[str] | None) -> None:
-        with self._lock:
-            self.generation += 1
-            for memory in self.memories:
-                memory.forget(keys)
+    def trusted(self) -> int | None:
+        """The generation copies may be used and kept under; None while they must not be used
+        (the caller reads Redis): before the first pong, after the lease ran out, or with
+        something unread on the subscription."""
+        if self._pid != os.getpid() or self._listener is None or not self._listener.is_alive():
+            self._start()
+        if time.monotonic() >= self._lease_until or self._unread():
+            return None
+        return self.generation
+
+    def _unread(self) -> bool:
+        sock = self._socket
+        if sock is None:
+            return True
+        try:
+            poller = select.poll()  # not select.select: no limit on the descriptor's number
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        except (OSError, ValueError):  # closed meanwhile
+            return True
 
     def keep(
         self, memory: Memory, key: str, raw: bytes, *, seconds: float, size: int, generation: int
@@ -199,70 +214,124 @@ class Announcements:
             if generation == self.generation:
                 memory.put(key, raw, seconds=seconds, size=size)
 
-    def sync(self) -> int | None:
-        """Apply every announcement made before the current request began (outside a request:
-        before this call); then the generation copies may be used and kept under. None when the
-        copies must not be used: the subscription did not answer, or another thread is waiting
-        on it (the caller then reads Redis, which is as exact and costs the same round trip)."""
-        since = getattr(_serving, "started_at", None) or time.monotonic()
-        if not self._subscription_lock.acquire(blocking=False):
-            return None
+    def forget(self, keys: list[str] | None) -> None:
+        """Drop `keys` (None: everything) from every memory."""
+        with self._lock:
+            self.generation += 1
+            for memory in self.memories:
+                memory.forget(keys)
+
+    # Writers.
+
+    def write(self, keys: list[str] | None, *commands: tuple[str, tuple, dict]) -> list[Any]:
+        """Run `commands` and announce `keys` (None: everything) in one MULTI/EXEC; return once
+        every process has applied the announcement or its lease has ended. The commands'
+        results."""
+        ack_key = f"{ACK_PREFIX}{secrets.token_hex(12)}"
+        pipeline = self.client.pipeline(transaction=True)
+        for name, args, kwargs in commands:
+            getattr(pipeline, name)(*args, **kwargs)
+        pipeline.publish(CHANNEL, json.dumps({"keys": keys, "ack": ack_key}))
+        self.forget(keys)
+        *results, receivers = pipeline.execute()
+        deadline = time.monotonic() + LEASE_SECONDS
+        # Our own copies again, in case a read stored one while the write was on its way.
+        self.forget(keys)
+        self._acknowledgements_wait(ack_key, receivers, deadline)
+        return results
+
+    def _acknowledgements_wait(self, ack_key: str, expected: int, deadline: float) -> None:
+        received = 0
         try:
-            if self._pid != os.getpid():  # a forked child: the parent's socket is not ours
-                self._pid = os.getpid()
-                self._pubsub = None
-                self._forget_all()
-            if self._synced_at < since:
-                if self._pubsub is None and time.monotonic() < self._retry_at:
-                    return None
-                try:
-                    self._ping()
-                except redis.RedisError:
-                    self._reset()
-                    self._retry_at = time.monotonic() + RESUBSCRIBE_SECONDS
-                    return None
+            while received < expected and (left := deadline - time.monotonic()) > 0:
+                if self.client.blpop([ack_key], timeout=left) is None:
+                    break
+                received += 1
+                received += len(self.client.lpop(ack_key, expected - received) or ())
         finally:
-            self._subscription_lock.release()
-        return self.generation
-
-    def _ping(self) -> None:
-        """Ping on the subscription and apply what comes before its answer: Redis answers a
-        connection in order, so whatever was published before the ping arrived comes first."""
-        pubsub = self._pubsub
-        if pubsub is None:
-            pubsub = self._pubsub = _PubSub(
-                self.client.connection_pool,
-                ignore_subscribe_messages=True,
-                on_connect=self._forget_all,
+            self.client.delete(ack_key)
+        if received < expected:
+            logger.warning(
+                "%d of %d processes did not acknowledge an announcement within %.1f s; "
+                "their leases have ended",
+                expected - received,
+                expected,
+                LEASE_SECONDS,
             )
+
+    # The listener.
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._pid != os.getpid():  # a forked child: the parent's copies are not ours
+                self._pid = os.getpid()
+                self._listener = None
+                self._lose()
+            if self._listener is None or not self._listener.is_alive():
+                self._listener = threading.Thread(
+                    target=self._listen, name="memory-announcements", daemon=True
+                )
+                self._listener.start()
+
+    def _listen(self) -> None:
+        while not self._closed.is_set():
+            try:
+                self._listen_once()
+            except Exception as error:  # a RedisError, or anything: never leave copies trusted
+                if self._answering:  # logged once an outage, not at every attempt
+                    logger.warning("the announcements' subscription failed: %r", error)
+                self._answering = False
+            self._lose()
+            self._closed.wait(RESUBSCRIBE_SECONDS)
+
+    def _listen_once(self) -> None:
+        pubsub = _PubSub(
+            self.client.connection_pool, ignore_subscribe_messages=True, on_connect=self._lose
+        )
+        try:
             pubsub.subscribe(CHANNEL)
-        sent_at = time.monotonic()
-        pubsub.ping(message=repr(sent_at))
-        deadline = sent_at + self._timeout
-        while (wait := deadline - time.monotonic()) > 0:
-            message = pubsub.get_message(timeout=wait)
-            if message is None:
-                continue
-            data = message["data"]
-            if isinstance(data, bytes):
-                data = data.decode()
-            if message["type"] == "message":
-                self.forget(None if data == EVERYTHING else json.loads(data))
-            elif message["type"] == "pong" and data == repr(sent_at):
-                self._synced_at = sent_at
-                return
-        raise redis.TimeoutError("the subscription did not answer a ping")
-
-    def _forget_all(self) -> None:
-        self._synced_at = float("-inf")
-        self.forget(None)
-
-    def _reset(self) -> None:
-        pubsub, self._pubsub = self._pubsub, None
-        self._forget_all()
-        if pubsub is not None:
+            answered_at = next_ping_at = time.monotonic()
+            while not self._closed.is_set():
+                # What readers look at to notice a connection Redis closed before this thread
+                # does (redis-py has no public accessor for a connection's socket).
+                self._socket = pubsub.connection._sock
+                now = time.monotonic()
+                if now >= next_ping_at:
+                    pubsub.ping(message=repr(now))
+                    next_ping_at = now + HEARTBEAT_SECONDS
+                if now - answered_at > LEASE_SECONDS:
+                    raise redis.TimeoutError("the subscription stopped answering pings")
+                message = pubsub.get_message(timeout=max(0.0, next_ping_at - now))
+                if message is None:
+                    continue
+                data = message["data"]
+                if message["type"] == "pong":
+                    answered_at = time.monotonic()
+                    if not self._answering:
+                        logger.info("the announcements' subscription answers again")
+                        self._answering = True
+                    with self._lock:
+                        self._lease_until = max(self._lease_until, float(data) + LEASE_SECONDS)
+                elif message["type"] == "message":
+                    announcement = json.loads(data)
+                    self.forget(announcement["keys"])
+                    pipeline = self.client.pipeline(transaction=False)
+                    pipeline.rpush(announcement["ack"], 1).expire(announcement["ack"], 60)
+                    pipeline.execute()
+        finally:
+            self._socket = None
             with contextlib.suppress(redis.RedisError):
                 pubsub.reset()
+
+    def _lose(self) -> None:
+        """The subscription is (re)connecting: what was announced meanwhile is unknown."""
+        with self._lock:
+            self._lease_until = float("-inf")
+        self.forget(None)
+
+    def close(self) -> None:
+        """Stop listening (tests: a memory they are done with)."""
+        self._closed.set()
 
 
 # Django makes a cache backend per thread; what a process shares lives here, made once.
@@ -323,7 +392,7 @@ class LocalCache(_BoundedCache):
         return min(seconds, MAX_STALE_SECONDS) if self._announcements else seconds
 
     def _trusted(self) -> bool:
-        return self._announcements is None or self._announcements.sync() is not None
+        return self._announcements is None or self._announcements.trusted() is not None
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         entry = self._memory.get(self.make_key(key, version)) if self._trusted() else None
@@ -373,9 +442,7 @@ class LocalCache(_BoundedCache):
             self._announce(None)
 
     def _announce(self, keys: list[str] | None) -> None:
-        pipeline = self._announcements.client.pipeline(transaction=False)
-        self._announcements.publish(pipeline, keys)
-        pipeline.execute()
+        self._announcements.write(keys)
 
 
 class NearCache(_BoundedCache):
@@ -397,7 +464,7 @@ class NearCache(_BoundedCache):
 
     def _read(self, keys: list[str]) -> dict[str, bytes]:
         """The serialized value of each key Redis has (ABSENT: it has none)."""
-        generation = self._announcements.sync()
+        generation = self._announcements.trusted()
         found: dict[str, bytes] = {}
         if generation is not None:
             for key in keys:
@@ -450,14 +517,7 @@ class NearCache(_BoundedCache):
     # Writes: each runs with its announcement in one MULTI/EXEC.
 
     def _write(self, keys: list[str] | None, *commands: tuple[str, tuple, dict]) -> list[Any]:
-        pipeline = self._redis.pipeline(transaction=True)
-        for name, args, kwargs in commands:
-            getattr(pipeline, name)(*args, **kwargs)
-        self._announcements.publish(pipeline, keys)
-        results = pipeline.execute()
-        # Our own copies again, in case a read stored one while the write was on its way.
-        self._announcements.forget(keys)
-        return results
+        return self._announcements.write(keys, *commands)
 
     def _expiry(self, timeout: Any) -> int | None:
         seconds = self.get_backend_timeout(timeout)

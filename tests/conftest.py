@@ -142,7 +142,21 @@ def production_caches(redis_url: str) -> dict:
 
 
 @pytest.fixture
-def near_caches(monkeypatch):
+def fresh_memory(monkeypatch):
+    """config.memory starting with no clients, subscriptions nor memories; the subscriptions
+    made meanwhile stop listening afterwards."""
+    from config import memory
+
+    registries = {name: {} for name in ("_clients", "_announcements", "_memories")}
+    for name, registry in registries.items():
+        monkeypatch.setattr(memory, name, registry)
+    yield
+    for announcements in registries["_announcements"].values():
+        announcements.close()
+
+
+@pytest.fixture
+def near_caches(fresh_memory):
     """The cache aliases as in production: config.memory's, on a Redis of the test's own,
     sessions kept in it; "default" in memory. Yields the Redis URL once the subscription
     delivers, so copies are kept from the first read on."""
@@ -153,8 +167,6 @@ def near_caches(monkeypatch):
 
     if redis_server_binary() is None:
         pytest.skip("no redis-server here: apt-get install redis-server")
-    for registry in ("_clients", "_announcements", "_memories"):
-        monkeypatch.setattr(memory, registry, {})
     with (
         running_redis(free_port()) as url,
         override_settings(CACHES=production_caches(url), SESSION_ENGINE="config.sessions"),
@@ -162,7 +174,7 @@ def near_caches(monkeypatch):
         _revocation_marks_restored()
         announcements = memory._announcements_for(redis_url_with_timeouts(url))
         deadline = time.monotonic() + 10
-        while announcements.sync() is None:
+        while announcements.trusted() is None:
             assert time.monotonic() < deadline, "the subscription never answered a ping"
             time.sleep(0.01)
         yield url
