@@ -207,12 +207,12 @@ class Announcements:
             return True
 
     def keep(
-        self, memory: Memory, key: str, raw: bytes, *, seconds: float, size: int, generation: int
+        self, memory: Memory, key: str, value: Any, *, seconds: float, size: int, generation: int
     ) -> None:
         """Put a copy in `memory` unless an announcement came in since `generation`."""
         with self._lock:
             if generation == self.generation:
-                memory.put(key, raw, seconds=seconds, size=size)
+                memory.put(key, value, seconds=seconds, size=size)
 
     def forget(self, keys: list[str] | None) -> None:
         """Drop `keys` (None: everything) from every memory."""
@@ -385,6 +385,7 @@ class LocalCache(_BoundedCache):
             max_bytes=options.get("MAX_BYTES", DEFAULT_MAX_BYTES),
             announcements=self._announcements,
         )
+        self._read_through = threading.local()
 
     def _seconds(self, timeout: Any) -> float:
         seconds = self.get_backend_timeout(timeout)
@@ -395,16 +396,40 @@ class LocalCache(_BoundedCache):
         return self._announcements is None or self._announcements.trusted() is not None
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
-        entry = self._memory.get(self.make_key(key, version)) if self._trusted() else None
+        full_key = self.make_key(key, version)
+        if self._announcements is None:
+            entry = self._memory.get(full_key)
+        elif (generation := self._announcements.trusted()) is None:
+            entry = None
+        else:
+            entry = self._memory.get(full_key)
+            if entry is None:  # a read-through's miss: what its `set` is kept under
+                self._read_through.miss = (full_key, generation)
         return default if entry is None else entry.value
 
     def set(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version=None) -> None:
+        """With ANNOUNCE, a value this thread just found missing (get, then set: a read-through)
+        is kept only if nothing was announced in between: it may have been read before the
+        change the announcement was about."""
         seconds = self._seconds(timeout)
         full_key = self.make_key(key, version)
         if seconds <= 0:
             self._memory.forget([full_key])
-        else:
+        elif self._announcements is None:
             self._memory.put(full_key, value, seconds=seconds, size=value_size(value))
+        else:
+            missed_key, generation = getattr(self._read_through, "miss", (None, None))
+            if missed_key != full_key:
+                generation = self._announcements.trusted()
+            if generation is not None:
+                self._announcements.keep(
+                    self._memory,
+                    full_key,
+                    value,
+                    seconds=seconds,
+                    size=value_size(value),
+                    generation=generation,
+                )
 
     def add(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version=None) -> bool:
         full_key = self.make_key(key, version)

@@ -534,6 +534,25 @@ def test_an_announcing_local_cache_forgets_at_once_what_another_process_deletes(
     assert cache.get_many(["b", "c"]) == {}
 
 
+def test_an_announcing_local_cache_keeps_no_read_through_that_raced_with_an_announcement(
+    redis_url, elsewhere
+):
+    """get (a miss), the row read, then set: a change announced in between (here, another
+    process's delete of that key) may be newer than what was read, so the set keeps nothing."""
+    cache = LocalCache("here", {"OPTIONS": {"ANNOUNCE": redis_url}})
+    delivering(redis_url)
+
+    missed = cache.get("user-row:1")
+    elsewhere.run("local.delete('user-row:1')")  # a change committed after our read
+    cache.set("user-row:1", "the row as read before the change")
+    raced = cache.get("user-row:1")
+    cache.get("user-row:2")
+    cache.set("user-row:2", "read with nothing announced meanwhile")
+
+    assert (missed, raced) == (None, None)
+    assert cache.get("user-row:2") == "read with nothing announced meanwhile"
+
+
 def test_an_announcing_local_cache_keeps_nothing_past_max_stale_seconds(redis_url, monkeypatch):
     monkeypatch.setattr(time, "monotonic", clock := Clock())
     announcing = LocalCache("here", {"TIMEOUT": None, "OPTIONS": {"ANNOUNCE": redis_url}})
