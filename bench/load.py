@@ -366,19 +366,13 @@ def selected_targets(only: str | None) -> list[Target]:
     return [target for target in TARGETS if target.name in names]
 
 
-def benchmark(
-    *,
-    targets: list[Target],
-    seconds: int,
-    rounds: int,
-    connections: int,
-    workers: int,
-    threads: int,
-    postgres: str,
-) -> None:
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk")
-    servers = [server for server in (PROJECT, PEER) if any(t.server is server for t in targets)]
+@contextmanager
+def prepared(
+    *, servers: list[Server], postgres: str, workers: int, threads: int
+) -> Iterator[tuple[dict[Server, dict[str, str]], dict[Server, dict]]]:
+    """Each server's environment (a throwaway database, migrated; a Redis of the run's own) and
+    credentials for it (a user, a session, an access token): what bench.load and
+    bench.inprocess run on."""
     with ExitStack() as stack:
         folder = stack.enter_context(tempfile.TemporaryDirectory())
         redis_url = stack.enter_context(running_redis(free_port()))
@@ -409,6 +403,26 @@ def benchmark(
             output = manage("shell", "--no-imports", "-c", PREPARE[server], env=env)
             credentials[server] = json.loads(output.strip().splitlines()[-1])
             envs[server] = env
+        yield envs, credentials
+
+
+def benchmark(
+    *,
+    targets: list[Target],
+    seconds: int,
+    rounds: int,
+    connections: int,
+    workers: int,
+    threads: int,
+    postgres: str,
+) -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+    servers = [server for server in (PROJECT, PEER) if any(t.server is server for t in targets)]
+    with ExitStack() as stack:
+        envs, credentials = stack.enter_context(
+            prepared(servers=servers, postgres=postgres, workers=workers, threads=threads)
+        )
         load_before = os.getloadavg()[0]
         # Both servers run at once, so they share the machine alike while the targets take turns.
         base_urls = {

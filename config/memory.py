@@ -31,7 +31,10 @@ under a lease: until LEASE_SECONDS after the last ping its listening thread sent
 (Redis answers a connection in order, so that answer came after every earlier announcement). So
 when a write returns, no process answers from a copy it changed, however late the network
 delivers the announcement; a process whose subscription is silent holds writes up for at most
-LEASE_SECONDS and, past its lease, reads Redis. After a reconnection every copy goes. If the
+LEASE_SECONDS and, past its lease, reads Redis. After a reconnection every copy goes, and a
+copy read before an announcement arrived is not kept (NearCache's reads; a LocalCache's get that
+missed, then set). Each process has one listening thread per Redis server, started by its first
+read (again in a forked child). If the
 network loses announcements but not pings, a copy is still dropped at its deadline:
 MAX_STALE_SECONDS is the bound, whatever the network does. Without Redis (development, tests)
 the same aliases are process-local and nothing needs announcing.

@@ -1,0 +1,150 @@
+"""In-process benchmark (not a test): where a request's microseconds go, without the network.
+
+Run from the project folder: `.venv/bin/python -m bench.inprocess [--requests 3000]
+[--batches 5] [--only probe-bearer,...]`. Needs what bench/load.py needs but wrk.
+
+The same targets, servers and credentials as bench.load (bench/load.py), but each server's WSGI
+application is called directly, in a process of its own, one request at a time: no socket, no
+gunicorn, no other load. Per target it prints the fastest batch's time per request (µs), the
+Python function calls per request (cProfile) and the ratio to its peer; then the functions whose
+own time differs most between a target and its peer, the place to look for a gap.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+
+from bench.load import (
+    PEER,
+    PROJECT,
+    ROOT,
+    TARGETS_BY_NAME,
+    Target,
+    prepared,
+    request_headers,
+    selected_targets,
+)
+
+# Run with a server's environment: times and profiles each target it is given, prints JSON.
+MEASURE = """
+import cProfile, importlib, io, json, pstats, sys, time
+import django
+django.setup()
+module, requests, batches, targets = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+application = importlib.import_module(module).application
+
+def environ(path, headers):
+    return {
+        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
+        "wsgi.multiprocess": True, "wsgi.run_once": False, "HTTP_HOST": "127.0.0.1",
+        **{"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()},
+    }
+
+def call(path, headers):
+    answer = []
+    body = application(environ(path, headers), lambda status, h, e=None: answer.append(status))
+    b"".join(body)
+    body.close()
+    if not answer[0].startswith("200"):
+        raise SystemExit(f"{path}: {answer[0]}")
+
+results = {}
+for name, (path, headers) in json.loads(targets).items():
+    for _ in range(500):
+        call(path, headers)
+    best = float("inf")
+    for _ in range(batches):
+        started = time.perf_counter()
+        for _ in range(requests):
+            call(path, headers)
+        best = min(best, (time.perf_counter() - started) / requests)
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(1000):
+        call(path, headers)
+    profile.disable()
+    stats = pstats.Stats(profile).stats
+    own = {f"{f[0].rsplit('/', 1)[-1]}:{f[2]}": v[2] / 1000 * 1e6 for f, v in stats.items()}
+    results[name] = {
+        "us": best * 1e6,
+        "calls": sum(v[1] for v in stats.values()) / 1000,
+        "own_us": own,
+    }
+print(json.dumps(results))
+"""
+
+
+def measure(
+    *, module: str, env: dict[str, str], runs: dict[str, tuple], requests: int, batches: int
+) -> dict:
+    output = subprocess.run(  # noqa: S603 -- this interpreter, our own code
+        [sys.executable, "-c", MEASURE, module, str(requests), str(batches), json.dumps(runs)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def report(targets: list[Target], results: dict[str, dict]) -> None:
+    print(f"{'target':20} {'µs/request':>11} {'calls':>7}  {'peer':20} {'x peer':>7}")
+    for target in targets:
+        mine = results[target.name]
+        line = f"{target.name:20} {mine['us']:>11.0f} {mine['calls']:>7.0f}"
+        if target.peer:
+            peer = results[target.peer]
+            line += f"  {target.peer:20} {peer['us'] / mine['us']:>7.2f}"
+        print(line)
+    for target in targets:
+        if not target.peer:
+            continue
+        mine, peer = results[target.name]["own_us"], results[target.peer]["own_us"]
+        differences = sorted(
+            ((mine.get(f, 0.0) - peer.get(f, 0.0), f) for f in mine.keys() | peer.keys()),
+            reverse=True,
+        )
+        print(f"\n{target.name} against {target.peer}: own time per request (µs, cProfile)")
+        for difference, function in differences[:12]:
+            print(f"  {difference:+7.1f}  {function}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000, help="per batch (3000)")
+    parser.add_argument("--batches", type=int, default=5, help="the fastest counts (5)")
+    parser.add_argument("--only", help=f"targets, comma-separated: {', '.join(TARGETS_BY_NAME)}")
+    parser.add_argument("--postgres", default="postgres://signin:signin@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    targets = selected_targets(args.only)
+    servers = [server for server in (PROJECT, PEER) if any(t.server is server for t in targets)]
+    results: dict[str, dict] = {}
+    with prepared(servers=servers, postgres=args.postgres, workers=1, threads=1) as (
+        envs,
+        credentials,
+    ):
+        for server in servers:
+            runs = {
+                target.name: (
+                    target.path,
+                    request_headers(target=target, credentials=credentials[server]),
+                )
+                for target in targets
+                if target.server is server
+            }
+            results |= measure(
+                module=server.app,
+                env=envs[server],
+                runs=runs,
+                requests=args.requests,
+                batches=args.batches,
+            )
+    report(targets, results)
+
+
+if __name__ == "__main__":
+    main()
