@@ -68,6 +68,8 @@ logger = logging.getLogger(__name__)
 CHANNEL = "signin-lab:announcements"
 # Where the processes that receive an announcement acknowledge it: a list per announcement.
 ACK_PREFIX = "signin-lab:ack:"
+# How long an acknowledgement the writer no longer waits for stays in Redis.
+ACK_SECONDS = 60
 MAX_STALE_SECONDS = 1.0
 HEARTBEAT_SECONDS = 0.25
 LEASE_SECONDS = 1.0
@@ -235,10 +237,9 @@ class Announcements:
         for name, args, kwargs in commands:
             getattr(pipeline, name)(*args, **kwargs)
         pipeline.publish(CHANNEL, json.dumps({"keys": keys, "ack": ack_key}))
-        self.forget(keys)
         *results, receivers = pipeline.execute()
         deadline = time.monotonic() + LEASE_SECONDS
-        # Our own copies again, in case a read stored one while the write was on its way.
+        # This process's own copies, read before the write or while it was on its way.
         self.forget(keys)
         self._acknowledgements_wait(ack_key, receivers, deadline)
         return results
@@ -319,7 +320,7 @@ class Announcements:
                     announcement = json.loads(data)
                     self.forget(announcement["keys"])
                     pipeline = self.client.pipeline(transaction=False)
-                    pipeline.rpush(announcement["ack"], 1).expire(announcement["ack"], 60)
+                    pipeline.rpush(announcement["ack"], 1).expire(announcement["ack"], ACK_SECONDS)
                     pipeline.execute()
         finally:
             self._socket = None
@@ -394,9 +395,6 @@ class LocalCache(_BoundedCache):
         seconds = self.get_backend_timeout(timeout)
         seconds = float("inf") if seconds is None else seconds - time.time()
         return min(seconds, MAX_STALE_SECONDS) if self._announcements else seconds
-
-    def _trusted(self) -> bool:
-        return self._announcements is None or self._announcements.trusted() is not None
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         full_key = self.make_key(key, version)

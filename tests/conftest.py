@@ -141,6 +141,18 @@ def production_caches(redis_url: str) -> dict:
     )
 
 
+def subscription_trusted(location: str) -> None:
+    """Wait until this process's subscription for the caches at `location` (a cache LOCATION,
+    exactly) holds a lease, its first ping answered: from then on, copies are used and kept."""
+    from config import memory
+
+    announcements = memory._announcements_for(location)
+    deadline = time.monotonic() + 10
+    while announcements.trusted() is None:
+        assert time.monotonic() < deadline, "the subscription never answered a ping"
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def fresh_memory(monkeypatch):
     """config.memory starting with no clients, subscriptions nor memories; the subscriptions
@@ -162,7 +174,6 @@ def near_caches(fresh_memory):
     delivers, so copies are kept from the first read on."""
     from django.test import override_settings
 
-    from config import memory
     from config.settings.caches import redis_url_with_timeouts
 
     if redis_server_binary() is None:
@@ -172,9 +183,5 @@ def near_caches(fresh_memory):
         override_settings(CACHES=production_caches(url), SESSION_ENGINE="config.sessions"),
     ):
         _revocation_marks_restored()
-        announcements = memory._announcements_for(redis_url_with_timeouts(url))
-        deadline = time.monotonic() + 10
-        while announcements.trusted() is None:
-            assert time.monotonic() < deadline, "the subscription never answered a ping"
-            time.sleep(0.01)
+        subscription_trusted(redis_url_with_timeouts(url))
         yield url

@@ -5,7 +5,6 @@ check that finds the cache's RESTORED_KEY missing asks the database and copies t
 a revoked access token stays refused: a revoked token, a revoked family, a user's revoke-all.
 """
 
-import time
 from http import HTTPStatus
 
 import pytest
@@ -15,9 +14,8 @@ from django.test import override_settings
 from api import revocation
 from api.models import RevocationMark, TokenFamily
 from api.services import token_pair_issue, user_tokens_revoke_all
-from config import memory
 from tests.api.conftest import bearer
-from tests.conftest import production_caches
+from tests.conftest import production_caches, subscription_trusted
 from tests.factories import UserFactory
 from tests.servers import free_port, redis_server_binary, running_redis
 
@@ -86,11 +84,8 @@ def test_redis_restarted_empty_brings_no_revoked_token_back(api_client, user):
         tokens = revoked_three_ways(api_client, user)
         before = [me(api_client, access) for access in tokens]
     with running_redis(port) as url, override_settings(CACHES=production_caches(url)):
-        deadline = time.monotonic() + 10
         after = [me(api_client, access) for access in tokens]
-        while memory._announcements_for(url).trusted() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        subscription_trusted(production_caches(url)["revocation"]["LOCATION"])
         after_copies = [me(api_client, access) for access in tokens]
         restored = caches["revocation"].get(revocation.RESTORED_KEY)
         not_revoked = me(api_client, someone_else.access)

@@ -27,7 +27,7 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from config import memory
 from config.memory import ACK_PREFIX, CHANNEL, ENTRY_OVERHEAD, LocalCache, Memory, NearCache
 from config.settings.caches import REDIS_TIMEOUT_SECONDS
-from tests.conftest import production_caches
+from tests.conftest import production_caches, subscription_trusted
 from tests.faults.services import PubSubProxy
 from tests.servers import ROOT, free_port, redis_server_binary, running_redis
 
@@ -132,14 +132,6 @@ def redis_reads(url: str) -> int:
     return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in READS)
 
 
-def delivering(url: str) -> None:
-    """Wait until this process's subscription on `url` has answered a ping."""
-    deadline = time.monotonic() + PATIENCE_SECONDS
-    while memory._announcements_for(url).trusted() is None:
-        assert time.monotonic() < deadline, "the subscription never answered a ping"
-        time.sleep(0.01)
-
-
 def warm(cache: NearCache, url: str, keys: list[str]) -> dict:
     """Read `keys` until memory answers them: what they hold. The last read reached no Redis."""
     deadline = time.monotonic() + PATIENCE_SECONDS
@@ -162,7 +154,7 @@ def test_repeated_reads_of_present_or_missing_keys_reach_no_redis(redis_url):
     prefixed = NearCache(redis_url, {"KEY_PREFIX": "p"})
     cache.set("k", {"value": 1})
     prefixed.set("k", 2)
-    delivering(redis_url)
+    subscription_trusted(redis_url)
 
     reads = []
     for read in [lambda: cache.get("k"), lambda: cache.get("missing", "default")] * 2:
@@ -227,7 +219,7 @@ def exercise(cache, url: str) -> tuple[list, int]:
 def test_it_answers_every_call_as_djangos_redis_cache_does(redis_url):
     reference, reference_repeats_from_redis = exercise(DjangoRedisCache(redis_url, {}), redis_url)
     cache = NearCache(redis_url, {})
-    delivering(redis_url)
+    subscription_trusted(redis_url)
 
     seen, repeats_from_redis = exercise(cache, redis_url)
 
@@ -396,7 +388,7 @@ def test_while_the_subscription_does_not_answer_writes_wait_out_its_lease_and_no
     reads = redis_reads(redis_url) - before
     local_answers = (local.get("k", "nothing"), local.get_many(["k"]), local.has_key("k"))
     slow_link.mode = "pass"
-    delivering(slow_link.url())
+    subscription_trusted(slow_link.url())
 
     assert memory.LEASE_SECONDS <= write_took < memory.LEASE_SECONDS + 1
     assert after_the_write == 2
@@ -511,7 +503,7 @@ def test_an_announcing_local_cache_forgets_at_once_what_another_process_deletes(
 ):
     """Round after round, read right after the other process's delete has returned."""
     cache = LocalCache("here", {"OPTIONS": {"ANNOUNCE": redis_url}})
-    delivering(redis_url)
+    subscription_trusted(redis_url)
     cache.set_many({"a": 1, "b": 2})
     found_deleted = elsewhere.run("result = local.delete('a')")
     after_delete = cache.get_many(["a", "b"])
@@ -540,7 +532,7 @@ def test_an_announcing_local_cache_keeps_no_read_through_that_raced_with_an_anno
     """get (a miss), the row read, then set: a change announced in between (here, another
     process's delete of that key) may be newer than what was read, so the set keeps nothing."""
     cache = LocalCache("here", {"OPTIONS": {"ANNOUNCE": redis_url}})
-    delivering(redis_url)
+    subscription_trusted(redis_url)
 
     missed = cache.get("user-row:1")
     elsewhere.run("local.delete('user-row:1')")  # a change committed after our read
@@ -557,14 +549,14 @@ def test_an_announcing_local_cache_keeps_nothing_past_max_stale_seconds(redis_ur
     monkeypatch.setattr(time, "monotonic", clock := Clock())
     announcing = LocalCache("here", {"TIMEOUT": None, "OPTIONS": {"ANNOUNCE": redis_url}})
     unbounded = LocalCache("there", {"TIMEOUT": None})
-    delivering(redis_url)
+    subscription_trusted(redis_url)
     for cache in (announcing, unbounded):
         cache.set_many({"forever": 1, "long": 1}, timeout=None)
         cache.set("long", 1, timeout=3600)
     fresh = announcing.get_many(["forever", "long"])
 
     clock.offset = memory.MAX_STALE_SECONDS
-    delivering(redis_url)  # a lease granted after the clock's jump
+    subscription_trusted(redis_url)  # a lease granted after the clock's jump
 
     assert fresh == {"forever": 1, "long": 1}
     assert announcing.get_many(["forever", "long"]) == {}
@@ -589,7 +581,7 @@ def test_a_memory_holds_its_bytes_at_most_and_evicts_the_least_recently_used():
 def test_a_nearcache_fed_thousands_of_missing_keys_stays_within_max_bytes(redis_url):
     max_bytes = 1_000_000
     cache = NearCache(redis_url, {"OPTIONS": {"MAX_BYTES": max_bytes}})
-    delivering(redis_url)
+    subscription_trusted(redis_url)
 
     most = 0
     for _ in range(3000):
