@@ -29,6 +29,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 from rest_framework_simplejwt import settings as jwt_settings
@@ -301,23 +303,25 @@ class KeyStore:
             return self._keys
 
 
+KEY_STORE_KEY = "jwt:key-store"
+
+
 def key_store() -> KeyStore:
-    """This process's store for the key settings in force, kept in the "local" cache
-    (config.memory) under those settings, so a settings override gets a store of its own."""
-    config = (
-        settings.JWT_SIGNING_KEY_PEM,
-        settings.JWT_PREVIOUS_PUBLIC_KEYS_PEM,
-        settings.JWT_SIGNING_KEYS_DIR,
-        settings.JWT_GENERATE_MISSING_KEYS,
-    )
-    name = f"jwt:key-store:{hash(config)}"
+    """This process's store, kept in the "local" cache (config.memory); a change to the key
+    settings (tests override them) makes a new one (key_store_forget)."""
     local = caches["local"]
-    store = local.get(name)
+    store = local.get(KEY_STORE_KEY)
     if store is None:
         created = KeyStore(key_source())
-        local.add(name, created, timeout=None)
-        store = local.get(name) or created
+        local.add(KEY_STORE_KEY, created, timeout=None)
+        store = local.get(KEY_STORE_KEY) or created
     return store
+
+
+@receiver(setting_changed)
+def key_store_forget(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("JWT_") or setting == "SIMPLE_JWT":
+        caches["local"].delete(KEY_STORE_KEY)
 
 
 def key_source() -> FolderSource | PemSource:

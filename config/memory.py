@@ -2,7 +2,7 @@
 
 Two Django cache backends, so the apps use nothing but Django's public cache API
 (`caches[alias].get/get_many/set/add/delete`), built on one bounded memory (`Memory`:
-cachetools' TLRUCache, sized in bytes, every entry with a hard deadline that nothing extends):
+cachetools' LRUCache, sized in bytes, every entry with a hard deadline that nothing extends):
 
 - `LocalCache`: this process only. With `OPTIONS["ANNOUNCE"]` (a Redis URL) its `delete` and
   `clear` reach every process of the deployment, and its entries live at most MAX_STALE_SECONDS.
@@ -41,8 +41,10 @@ the same aliases are process-local and nothing needs announcing.
 
 Sizes: an entry costs its key's length plus its value's (serialized) length plus ENTRY_OVERHEAD
 bytes, so MAX_BYTES bounds the bytes and, at most MAX_BYTES / ENTRY_OVERHEAD, the entries; the
-least recently used entries make room. Values a LocalCache holds are shared by every thread of the
-process: store immutable values only (tuples, frozen dataclasses), never a dict someone may change.
+least recently used entries make room, and an entry past its deadline is never answered. Values a
+LocalCache holds are shared by every thread of the process: store immutable values only (tuples,
+frozen dataclasses), never a dict someone may change. A NearCache keeps the bytes Redis sent and
+decodes them for each caller, except a scalar (a bool, a number, a string), kept decoded.
 """
 
 import contextlib
@@ -59,7 +61,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import redis
-from cachetools import TLRUCache
+from cachetools import LRUCache
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.redis import RedisSerializer
 
@@ -76,8 +78,22 @@ LEASE_SECONDS = 1.0
 RESUBSCRIBE_SECONDS = 0.25
 ENTRY_OVERHEAD = 256
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
-# What a NearCache remembers for a key Redis does not have.
-ABSENT = b""
+
+
+class Copy(NamedTuple):
+    """What a NearCache keeps of a key: the value's bytes (b"": none), and the value itself if
+    it is a scalar (else UNDECODED: each caller gets a value of its own)."""
+
+    raw: bytes
+    value: Any
+
+
+# A value a NearCache decodes for each caller; and what it keeps for a key Redis does not have.
+UNDECODED = object()
+ABSENT = object()
+ABSENT_COPY = Copy(b"", ABSENT)
+# Immutable values: a NearCache's copy holds them decoded, shared by every thread.
+SCALARS = frozenset({bool, int, float, str, bytes, type(None)})
 
 
 class Entry(NamedTuple):
@@ -87,31 +103,41 @@ class Entry(NamedTuple):
 
 
 class Memory:
-    """A thread-safe map bounded in bytes, whose entries end at their deadline."""
+    """A thread-safe map bounded in bytes (cachetools' LRUCache), whose entries end at their
+    deadline: one past it is never returned, and goes when read or when room is needed."""
 
     def __init__(self, *, max_bytes: int) -> None:
         self._lock = threading.Lock()
-        self._entries: TLRUCache = TLRUCache(
-            maxsize=max_bytes,
-            ttu=lambda _key, entry, _now: entry.deadline,
-            timer=time.monotonic,
-            getsizeof=lambda entry: entry.size,
-        )
+        self._entries: LRUCache = LRUCache(maxsize=max_bytes, getsizeof=lambda entry: entry.size)
 
     def get(self, key: str) -> Entry | None:
         with self._lock:
-            return self._entries.get(key)
+            return self._live(key, time.monotonic())
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Entry]:
+        """The live entry of each of `keys` that has one."""
+        now = time.monotonic()
+        with self._lock:
+            return {key: entry for key in keys if (entry := self._live(key, now)) is not None}
+
+    def _live(self, key: str, now: float) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None and entry.deadline <= now:
+            del self._entries[key]
+            return None
+        return entry
 
     def put(
         self, key: str, value: Any, *, seconds: float, size: int, only_if_absent: bool = False
     ) -> bool:
         """Keep `value` for `seconds`; with `only_if_absent`, only where `key` has none. Whether
         it was kept (a value larger than the whole memory never is)."""
-        entry = Entry(value, time.monotonic() + seconds, len(key) + size + ENTRY_OVERHEAD)
+        now = time.monotonic()
+        entry = Entry(value, now + seconds, len(key) + size + ENTRY_OVERHEAD)
         with self._lock:
             if entry.size > self._entries.maxsize:
                 return False
-            if only_if_absent and self._entries.get(key) is not None:
+            if only_if_absent and self._live(key, now) is not None:
                 return False
             self._entries[key] = entry
             return True
@@ -127,6 +153,7 @@ class Memory:
 
     @property
     def bytes(self) -> int:
+        """Bytes held, entries past their deadline not yet dropped included."""
         return int(self._entries.currsize)
 
     def __len__(self) -> int:
@@ -488,15 +515,13 @@ class NearCache(_BoundedCache):
 
     # Reads.
 
-    def _read(self, keys: list[str]) -> dict[str, bytes]:
-        """The serialized value of each key Redis has (ABSENT: it has none)."""
+    def _read(self, keys: list[str]) -> dict[str, Any]:
+        """The value of each key (ABSENT: Redis has none)."""
         generation = self._announcements.trusted()
-        found: dict[str, bytes] = {}
+        found: dict[str, Any] = {}
         if generation is not None:
-            for key in keys:
-                entry = self._memory.get(key)
-                if entry is not None:
-                    found[key] = entry.value
+            for key, entry in self._memory.get_many(keys).items():
+                found[key] = self._value(entry.value)
         missing = [key for key in keys if key not in found]
         if missing:
             # One MULTI/EXEC: each value and its time to live as of the same moment.
@@ -507,33 +532,41 @@ class NearCache(_BoundedCache):
             read_at = time.monotonic()
             raws, *ttls = pipeline.execute()
             for key, raw, ttl in zip(missing, raws, ttls, strict=True):
-                raw = ABSENT if raw is None else raw
-                found[key] = raw
-                if generation is not None and (raw is ABSENT or ttl != -2):
-                    self._keep(key, raw, ttl, generation=generation, read_at=read_at)
+                if raw is None:
+                    value, copy = ABSENT, ABSENT_COPY
+                else:
+                    value = self._serializer.loads(raw)
+                    copy = Copy(raw, value if type(value) in SCALARS else UNDECODED)
+                found[key] = value
+                if generation is not None and (raw is None or ttl != -2):
+                    self._keep(key, copy, ttl, generation=generation, read_at=read_at)
         return found
 
-    def _keep(self, key: str, raw: bytes, ttl: int, *, generation: int, read_at: float) -> None:
+    def _value(self, copy: Copy) -> Any:
+        """A copy's value; one that is not a scalar, decoded anew for each caller."""
+        return self._serializer.loads(copy.raw) if copy.value is UNDECODED else copy.value
+
+    def _keep(self, key: str, copy: Copy, ttl: int, *, generation: int, read_at: float) -> None:
         """Keep a copy unless an announcement came in since `generation`: it may predate it.
         Never past the key's own expiry (PTTL in ms; -1: none; -2: no such key)."""
         seconds = MAX_STALE_SECONDS if ttl < 0 else min(ttl / 1000, MAX_STALE_SECONDS)
         seconds -= time.monotonic() - read_at
         if seconds > 0:
             self._announcements.keep(
-                self._memory, key, raw, seconds=seconds, size=len(raw), generation=generation
+                self._memory, key, copy, seconds=seconds, size=len(copy.raw), generation=generation
             )
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         full_key = self.make_key(key, version)
-        raw = self._read([full_key])[full_key]
-        return default if raw is ABSENT else self._serializer.loads(raw)
+        value = self._read([full_key])[full_key]
+        return default if value is ABSENT else value
 
     def get_many(self, keys: Iterable[str], version: int | None = None) -> dict[str, Any]:
         full = {self.make_key(key, version): key for key in keys}
         return {
-            full[full_key]: self._serializer.loads(raw)
-            for full_key, raw in self._read(list(full)).items()
-            if raw is not ABSENT
+            full[full_key]: value
+            for full_key, value in self._read(list(full)).items()
+            if value is not ABSENT
         }
 
     def has_key(self, key: str, version: int | None = None) -> bool:

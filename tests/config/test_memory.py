@@ -9,7 +9,8 @@ MAX_STALE_SECONDS, even with announcements lost; no copy is used while the subsc
 answer, or while another thread waits on it; a read that raced with an announcement is not kept.
 LocalCache: Django's API in memory; with ANNOUNCE, another process's delete reaches the very next
 read, entries live at most MAX_STALE_SECONDS, nothing is answered unless trusted. Bounds: Memory
-holds at most its bytes (LRU out, oversized refused); a NearCache under a flood of missing keys too.
+holds at most its bytes (LRU out, oversized refused), a NearCache under a flood of missing keys
+too; an entry past its deadline is never returned; a NearCache's callers share scalars only.
 """
 
 import json
@@ -576,6 +577,36 @@ def test_a_memory_holds_its_bytes_at_most_and_evicts_the_least_recently_used():
     assert refused is False
     assert [key for key in "abcd" if held.get(key) is not None] == ["a", "c", "d"]
     assert (held.bytes, len(held)) == (3 * entry, 3)
+
+
+def test_a_memory_never_returns_an_entry_past_its_deadline():
+    held = Memory(max_bytes=10_000)
+    held.put("short", "short", seconds=0.05, size=5)
+    held.put("long", "long", seconds=60, size=4)
+    time.sleep(0.1)
+
+    assert (held.get("short"), held.get_many(["short", "long"])) == (
+        None,
+        {"long": held.get("long")},
+    )
+    assert held.put("short", "again", seconds=60, size=5, only_if_absent=True) is True
+    assert held.get("short").value == "again"
+
+
+def test_each_caller_of_a_nearcache_gets_a_value_of_its_own_unless_it_is_a_scalar(redis_url):
+    cache = NearCache(redis_url, {})
+    cache.set_many({"dict": {"a": [1]}, "flag": True, "count": 7})
+    subscription_trusted(redis_url)
+    first = cache.get_many(["dict", "flag", "count"])  # from Redis, then kept
+
+    first["dict"]["a"].append(2)
+    before = redis_reads(redis_url)
+    again = cache.get_many(["dict", "flag", "count"])
+
+    assert again == {"dict": {"a": [1]}, "flag": True, "count": 7}
+    assert redis_reads(redis_url) == before  # from memory
+    assert cache._memory.get(cache.make_key("flag")).value.value is True  # kept decoded
+    assert cache._memory.get(cache.make_key("dict")).value.value is memory.UNDECODED
 
 
 def test_a_nearcache_fed_thousands_of_missing_keys_stays_within_max_bytes(redis_url):
