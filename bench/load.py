@@ -16,14 +16,14 @@ same shape (--workers x --threads):
 
 Each gets one user, a session of that user (cookie) and an access token. Every target (TARGETS)
 is first checked to answer 200 with the credentials it is meant to use (for the project, that
-the expected authenticator accepted them), warmed up, then driven by wrk in turns: round by
-round, every target once per round. Every request says `X-Forwarded-Proto: https`, as the load
-balancer would. At the end the project's token is revoked through its API, and the very next
-request with it must be refused.
+the expected authenticator accepted them), warmed up, then driven by wrk in turns, round by
+round: each project target right beside its peer, in alternating order (measured_turns). Every
+request says `X-Forwarded-Proto: https`, as the load balancer would. At the end the project's
+token is revoked through its API, and the very next request with it must be refused.
 
 Prints requests per second, p50/p99 latency, errors and each project target's throughput as a
-multiple of its peer target's (the median over rounds of the ratio within a round) against its
-goal. `--only` measures a subset (the peers of the chosen targets come along).
+multiple of its peer target's (the median over rounds of the ratio to the peer's turn beside it)
+against its goal. `--only` measures a subset (the peers of the chosen targets come along).
 """
 
 import argparse
@@ -183,8 +183,8 @@ print(json.dumps({
 
 @dataclass(frozen=True)
 class LoadResult:
-    """One target over all rounds: total throughput, the median round's p50, the worst p99, and
-    the median over rounds of its throughput relative to its peer's in the same round."""
+    """One target over all its turns: total throughput, the median turn's p50, the worst p99,
+    and the median of its throughput relative to its peer's in the turn beside it."""
 
     target: Target
     requests: int
@@ -199,14 +199,8 @@ def rate(summary: dict) -> float:
     return summary["requests"] / (summary["duration_us"] / 1e6)
 
 
-def load_result(*, target: Target, summaries: dict[str, list[dict]]) -> LoadResult:
-    runs = summaries[target.name]
+def load_result(*, target: Target, runs: list[dict], ratios: list[float] | None) -> LoadResult:
     requests = sum(run["requests"] for run in runs)
-    ratio = None
-    if target.peer is not None:
-        ratio = statistics.median(
-            rate(run) / rate(peer) for run, peer in zip(runs, summaries[target.peer], strict=True)
-        )
     return LoadResult(
         target=target,
         requests=requests,
@@ -214,8 +208,46 @@ def load_result(*, target: Target, summaries: dict[str, list[dict]]) -> LoadResu
         p50_ms=statistics.median(run["p50_us"] for run in runs) / 1000,
         p99_ms=max(run["p99_us"] for run in runs) / 1000,
         errors=sum(run["non_2xx"] + run["socket_errors"] for run in runs),
-        ratio_to_peer=ratio,
+        ratio_to_peer=statistics.median(ratios) if ratios else None,
     )
+
+
+def measured_turns(
+    *,
+    targets: list[Target],
+    runs: dict[str, tuple[str, dict[str, str]]],
+    rounds: int,
+    seconds: int,
+    connections: int,
+) -> tuple[dict[str, list[dict]], dict[str, list[float]]]:
+    """Each target's wrk summaries, and each project target's throughput over its peer's, turn
+    by turn. A project target runs right beside its peer, which goes first in even rounds and
+    second in odd ones: a ratio compares two runs `seconds` apart, so a change in the machine's
+    load (this one is shared) touches both sides alike. A peer is measured beside every target
+    compared with it; one that no selected target compares with runs alone, once a round."""
+    by_name = {target.name: target for target in targets}
+    pairs = [(target, by_name[target.peer]) for target in targets if target.peer]
+    compared = {peer.name for _, peer in pairs}
+    alone = [t for t in targets if t.peer is None and t.name not in compared]
+    turns: dict[str, list[dict]] = {target.name: [] for target in targets}
+    ratios: dict[str, list[float]] = {target.name: [] for target, _ in pairs}
+
+    def turn(target: Target) -> dict:
+        url, headers = runs[target.name]
+        summary = wrk(url=url, headers=headers, seconds=seconds, connections=connections)
+        turns[target.name].append(summary)
+        return summary
+
+    for number in range(rounds):
+        for target, peer in pairs:
+            if number % 2 == 0:
+                peer_run, target_run = turn(peer), turn(target)
+            else:
+                target_run, peer_run = turn(target), turn(peer)
+            ratios[target.name].append(rate(target_run) / rate(peer_run))
+        for target in alone:
+            turn(target)
+    return turns, ratios
 
 
 @contextmanager
@@ -447,27 +479,23 @@ def benchmark(
             user_id = credentials[target.server]["user_id"]
             probe_check(target=target, url=url, headers=headers, user_id=user_id)
             wrk(url=url, headers=headers, seconds=WARM_UP_SECONDS, connections=connections)
-        # Targets take turns, round by round: a change in the machine's load during the run
-        # touches them alike, and each ratio compares runs seconds apart.
-        summaries: dict[str, list[dict]] = {target.name: [] for target in targets}
-        for _ in range(rounds):
-            for target in targets:
-                url, headers = runs[target.name]
-                summaries[target.name].append(
-                    wrk(
-                        url=url,
-                        headers=headers,
-                        seconds=max(1, seconds // rounds),
-                        connections=connections,
-                    )
-                )
+        turns, ratios = measured_turns(
+            targets=targets,
+            runs=runs,
+            rounds=rounds,
+            seconds=max(1, seconds // rounds),
+            connections=connections,
+        )
         revocation = "not checked (no project target)"
         if PROJECT in base_urls:
             revocation = revocation_check(
                 base_url=base_urls[PROJECT], token=credentials[PROJECT]["access"]
             )
     report(
-        results=[load_result(target=target, summaries=summaries) for target in targets],
+        results=[
+            load_result(target=target, runs=turns[target.name], ratios=ratios.get(target.name))
+            for target in targets
+        ],
         revocation=revocation,
         seconds=seconds,
         rounds=rounds,
@@ -520,7 +548,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # Many short turns: on a small shared machine the throughput of one 3 s run moves by +-5 %;
     # the median of ten paired ratios moves much less.
-    parser.add_argument("--seconds", type=int, default=30, help="per target (default 30)")
+    parser.add_argument(
+        "--seconds", type=int, default=30, help="per target; a peer, as often as it is compared"
+    )
     parser.add_argument(
         "--rounds", type=int, default=10, help="turns the targets take, splitting --seconds (10)"
     )
