@@ -7,7 +7,9 @@ The same targets, servers and credentials as bench.load (bench/load.py), but eac
 application is called directly, in a process of its own, one request at a time: no socket, no
 gunicorn, no other load. Per target it prints the fastest batch's time per request (µs), the
 Python function calls per request (cProfile) and the ratio to its peer; then the functions whose
-own time differs most between a target and its peer, the place to look for a gap.
+own time differs most between a target and its peer (cProfile's own times, inflated by its
+overhead), and each layer's own time beside the peer's: the handler, every middleware, the view
+(timed around each layer's get_response, the least of LAYER_BATCHES batches of 1,000).
 """
 
 import argparse
@@ -28,7 +30,8 @@ from bench.load import (
 
 # Run with a server's environment: times and profiles each target it is given, prints JSON.
 MEASURE = """
-import cProfile, importlib, io, json, pstats, sys, time
+import collections, cProfile, importlib, io, json, pstats, sys, time
+LAYER_BATCHES = 15
 import django
 django.setup()
 module, requests, batches, targets = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -51,6 +54,67 @@ def call(path, headers):
     if not answer[0].startswith("200"):
         raise SystemExit(f"{path}: {answer[0]}")
 
+# The middleware chain with every layer's get_response timed (a layer's own time is its time
+# minus the next one's): the timed chain, the layers' names, the totals, what undoes it.
+def layered(chain):
+    totals = collections.Counter()
+
+    def timed(call, label):
+        def wrapper(request):
+            started = time.perf_counter_ns()
+            try:
+                return call(request)
+            finally:
+                totals[label] += time.perf_counter_ns() - started
+        return wrapper
+
+    names, undo, inner = [], [], chain
+    while (layer := getattr(inner, "__wrapped__", None)) is not None:
+        if hasattr(layer, "get_response"):  # a middleware class
+            label, following = type(layer).__name__, layer.get_response
+            layer.get_response = timed(following, label)
+            undo.append(lambda layer=layer, following=following: setattr(
+                layer, "get_response", following))
+        else:  # a middleware function (allauth's): its get_response is a closure cell
+            cells = dict(zip(layer.__code__.co_freevars, layer.__closure__ or ()))
+            if "get_response" not in cells:
+                break
+            label = layer.__module__.rsplit(".", 1)[0] + "." + layer.__qualname__.split(".")[0]
+            cell = cells["get_response"]
+            following = cell.cell_contents
+            cell.cell_contents = timed(following, label)
+            undo.append(lambda cell=cell, following=following: setattr(
+                cell, "cell_contents", following))
+        names.append(label)
+        inner = following
+    return timed(chain, "chain"), names, totals, undo
+
+# Each layer's own time per request (µs), the least over LAYER_BATCHES batches: the handler
+# (everything outside the middleware), each middleware, and the view (URL resolving, the view,
+# its response).
+def layers(path, headers):
+    plain = application._middleware_chain
+    application._middleware_chain, names, totals, undo = layered(plain)
+    least = collections.defaultdict(lambda: float("inf"))
+    try:
+        for _ in range(LAYER_BATCHES):
+            totals.clear()
+            started = time.perf_counter_ns()
+            for _ in range(1000):
+                call(path, headers)
+            own = {"handler": (time.perf_counter_ns() - started - totals["chain"]) / 1e6}
+            outer = totals["chain"]
+            for label in names:
+                own[label], outer = (outer - totals[label]) / 1e6, totals[label]
+            own["view"] = outer / 1e6
+            for label, us in own.items():
+                least[label] = min(least[label], us)
+    finally:
+        application._middleware_chain = plain
+        for restore in undo:
+            restore()
+    return {label: least[label] for label in ["handler", *names, "view"]}
+
 results = {}
 for name, (path, headers) in json.loads(targets).items():
     for _ in range(500):
@@ -72,6 +136,7 @@ for name, (path, headers) in json.loads(targets).items():
         "us": best * 1e6,
         "calls": sum(v[1] for v in stats.values()) / 1000,
         "own_us": own,
+        "layers": layers(path, headers),
     }
 print(json.dumps(results))
 """
@@ -111,6 +176,26 @@ def report(targets: list[Target], results: dict[str, dict]) -> None:
         print(f"\n{target.name} against {target.peer}: own time per request (µs, cProfile)")
         for difference, function in differences[:12]:
             print(f"  {difference:+7.1f}  {function}")
+        layers_report(target, results)
+
+
+def layers_report(target: Target, results: dict[str, dict]) -> None:
+    """Each layer's own time (µs per request, the least of its batches), side by side with the
+    peer's: the handler, each middleware in order, the view."""
+    mine, peer = results[target.name]["layers"], results[target.peer]["layers"]
+    print(f"\n{target.name} against {target.peer}: each layer's own time (µs, least of batches)")
+    print(f"  {'layer':36} {target.name:>20} {target.peer:>20} {'difference':>11}")
+    for layer in [*mine, *(layer for layer in peer if layer not in mine)]:
+        ours, theirs = mine.get(layer), peer.get(layer)
+        cells = [
+            f"{value:>20.1f}" if value is not None else f"{'-':>20}" for value in (ours, theirs)
+        ]
+        difference = (ours or 0.0) - (theirs or 0.0)
+        print(f"  {layer:36} {cells[0]} {cells[1]} {difference:>+11.1f}")
+    print(
+        f"  {'sum':36} {sum(mine.values()):>20.1f} {sum(peer.values()):>20.1f}"
+        f" {sum(mine.values()) - sum(peer.values()):>+11.1f}"
+    )
 
 
 def main() -> None:

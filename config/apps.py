@@ -1,6 +1,18 @@
-"""App configuration living in config: Django admin with this project's admin site."""
+"""App configuration living in config: the project's start-up, and Django admin with this
+project's admin site."""
 
+from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+
+
+class SigninLabConfig(AppConfig):
+    name = "config"
+    verbose_name = "Sign-in lab"
+
+    def ready(self) -> None:
+        from config import memory
+
+        memory.cache_closing_configure()
 
 
 class SigninLabAdminConfig(AdminConfig):

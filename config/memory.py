@@ -45,6 +45,9 @@ least recently used entries make room, and an entry past its deadline is never a
 LocalCache holds are shared by every thread of the process: store immutable values only (tuples,
 frozen dataclasses), never a dict someone may change. A NearCache keeps the bytes Redis sent and
 decodes them for each caller, except a scalar (a bool, a number, a string), kept decoded.
+
+None of these backends holds anything to close after a request, so Django's closing of every
+alias after each one is skipped (cache_closing_configure) unless a configured backend needs it.
 """
 
 import contextlib
@@ -62,8 +65,13 @@ from typing import Any, NamedTuple
 
 import redis
 from cachetools import LRUCache
+from django.conf import settings
+from django.core.cache import close_caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.redis import RedisSerializer
+from django.core.signals import request_finished, setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -640,3 +648,23 @@ class NearCache(_BoundedCache):
         for start in range(0, len(keys), 1000):
             self._redis.delete(*keys[start : start + 1000])
         self._write(None)
+
+
+def cache_closing_configure() -> None:
+    """Django closes every cache alias a thread has used once each request ends
+    (django.core.cache.close_caches, on request_finished), each reached through its per-thread
+    handler: about 5 µs an alias, 25 µs a request for this project's five, all for nothing, as
+    only memcached's backends close anything. So close_caches stays connected only while a
+    configured backend has a close() of its own. Runs at start-up (config.apps), and again when
+    CACHES changes."""
+    backends = {import_string(alias["BACKEND"]) for alias in settings.CACHES.values()}
+    if all(backend.close is BaseCache.close for backend in backends):
+        request_finished.disconnect(close_caches)
+    else:
+        request_finished.connect(close_caches)
+
+
+@receiver(setting_changed)
+def _caches_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CACHES":
+        cache_closing_configure()

@@ -76,6 +76,7 @@ THIRD_PARTY_APPS = [
     "drf_spectacular_sidecar",
 ]
 LOCAL_APPS = [
+    "config.apps.SigninLabConfig",
     "accounts",
     "api",
     "compare",

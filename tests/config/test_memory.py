@@ -11,6 +11,7 @@ LocalCache: Django's API in memory; with ANNOUNCE, another process's delete reac
 read, entries live at most MAX_STALE_SECONDS, nothing is answered unless trusted. Bounds: Memory
 holds at most its bytes (LRU out, oversized refused), a NearCache under a flood of missing keys
 too; an entry past its deadline is never returned; a NearCache's callers share scalars only.
+Django's closing of every cache alias after a request is skipped unless a backend closes anything.
 """
 
 import json
@@ -23,7 +24,10 @@ import time
 
 import pytest
 import redis
+from django.core.cache import caches, close_caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.signals import request_finished
 
 from config import memory
 from config.memory import ACK_PREFIX, CHANNEL, ENTRY_OVERHEAD, LocalCache, Memory, NearCache
@@ -621,3 +625,33 @@ def test_a_nearcache_fed_thousands_of_missing_keys_stays_within_max_bytes(redis_
 
     assert most <= max_bytes
     assert len(cache._memory) >= max_bytes // (6144 + ENTRY_OVERHEAD + 16) - 1  # it did keep
+
+
+class ClosingCache(LocMemCache):
+    """A backend with a close() of its own, as memcached's are: it counts its calls."""
+
+    closed = 0
+
+    def close(self, **kwargs):
+        type(self).closed += 1
+
+
+def close_caches_connected() -> bool:
+    connected = request_finished.disconnect(close_caches)
+    if connected:
+        request_finished.connect(close_caches)
+    return connected
+
+
+def test_caches_are_closed_after_each_request_only_if_a_backend_closes_anything(client, settings):
+    without = close_caches_connected()
+    settings.CACHES = {**settings.CACHES, "closing": {"BACKEND": f"{__name__}.ClosingCache"}}
+    caches["closing"]  # made in this thread: what a request's end closes
+    before = ClosingCache.closed
+
+    answer = client.get("/compare/probe/")
+
+    assert answer.status_code == 200
+    assert without is False  # this project's backends close nothing: Django's call is skipped
+    assert close_caches_connected() is True
+    assert ClosingCache.closed == before + 1
