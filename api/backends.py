@@ -21,7 +21,7 @@ from django.dispatch import receiver
 from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.backends import TokenBackend
 
-from api.keys import key_store
+from api.keys import is_jwt_setting, key_store
 from api.token_errors import RejectedTokenError, Rejection
 
 # A nested (encrypted) access token is about 1.4 KB; nothing this API issues comes near this.
@@ -72,7 +72,7 @@ def verified_remember(token: str, verified: Verified, *, leeway: int = 0) -> Non
 @receiver(setting_changed)
 def verified_tokens_forget(*, setting: str, **kwargs: Any) -> None:
     """Issuer, audience, algorithm and leeway are settings: a change may refuse what passed."""
-    if setting == "SIMPLE_JWT" or setting.startswith("JWT_"):
+    if is_jwt_setting(setting):
         caches["local"].clear()
 
 

@@ -318,9 +318,14 @@ def key_store() -> KeyStore:
     return store
 
 
+def is_jwt_setting(setting: str) -> bool:
+    """Whether `setting` is one the keys or the tokens' checks are read from."""
+    return setting == "SIMPLE_JWT" or setting.startswith("JWT_")
+
+
 @receiver(setting_changed)
 def key_store_forget(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("JWT_") or setting == "SIMPLE_JWT":
+    if is_jwt_setting(setting):
         caches["local"].delete(KEY_STORE_KEY)
 
 

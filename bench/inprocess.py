@@ -18,14 +18,13 @@ import subprocess
 import sys
 
 from bench.load import (
-    PEER,
-    PROJECT,
     ROOT,
     TARGETS_BY_NAME,
     Target,
     prepared,
     request_headers,
     selected_targets,
+    target_servers,
 )
 
 # Run with a server's environment: times and profiles each target it is given, prints JSON.
@@ -206,7 +205,7 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgres://signin:signin@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     targets = selected_targets(args.only)
-    servers = [server for server in (PROJECT, PEER) if any(t.server is server for t in targets)]
+    servers = target_servers(targets)
     results: dict[str, dict] = {}
     with prepared(servers=servers, postgres=args.postgres, workers=1, threads=1) as (
         envs,

@@ -225,8 +225,7 @@ def measured_turns(
     second in odd ones: a ratio compares two runs `seconds` apart, so a change in the machine's
     load (this one is shared) touches both sides alike. A peer is measured beside every target
     compared with it; one that no selected target compares with runs alone, once a round."""
-    by_name = {target.name: target for target in targets}
-    pairs = [(target, by_name[target.peer]) for target in targets if target.peer]
+    pairs = [(target, TARGETS_BY_NAME[target.peer]) for target in targets if target.peer]
     compared = {peer.name for _, peer in pairs}
     alone = [t for t in targets if t.peer is None and t.name not in compared]
     turns: dict[str, list[dict]] = {target.name: [] for target in targets}
@@ -398,6 +397,11 @@ def selected_targets(only: str | None) -> list[Target]:
     return [target for target in TARGETS if target.name in names]
 
 
+def target_servers(targets: list[Target]) -> list[Server]:
+    """The servers `targets` run on, the project first."""
+    return [server for server in (PROJECT, PEER) if any(t.server is server for t in targets)]
+
+
 @contextmanager
 def prepared(
     *, servers: list[Server], postgres: str, workers: int, threads: int
@@ -450,7 +454,7 @@ def benchmark(
 ) -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
-    servers = [server for server in (PROJECT, PEER) if any(t.server is server for t in targets)]
+    servers = target_servers(targets)
     with ExitStack() as stack:
         envs, credentials = stack.enter_context(
             prepared(servers=servers, postgres=postgres, workers=workers, threads=threads)
