@@ -8,8 +8,19 @@ from django.utils import timezone
 class User(AbstractUser):
     """A person: signs in with a password, GitHub, Google or another OpenID Connect provider."""
 
+    # Set on a user built from its shared state (accounts.backends), which holds no password.
+    shared_session_auth_hash: str | None = None
+
     def __str__(self) -> str:
         return self.email or self.username
+
+    def get_session_auth_hash(self) -> str:
+        """Django's HMAC of the password hash, which sessions carry. A user built from its shared
+        state has no password loaded and carries the HMAC instead; once a password is set on it,
+        the HMAC is of that password."""
+        if self.shared_session_auth_hash is not None and "password" in self.get_deferred_fields():
+            return self.shared_session_auth_hash
+        return super().get_session_auth_hash()
 
 
 class OAuthFlowRecord(models.Model):
@@ -51,6 +62,10 @@ class AuditEvent(models.Model):
         TOKEN_REFRESHED = "token_refreshed", "Token refreshed"
         TOKEN_REVOKED = "token_revoked", "Token revoked"
         REFRESH_REUSE_DETECTED = "refresh_reuse_detected", "Refresh token reuse detected"
+        REFRESH_WINDOW_ANSWERED = (
+            "refresh_window_answered",
+            "A spent refresh token answered from the reuse window",
+        )
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices)

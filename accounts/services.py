@@ -11,7 +11,7 @@ from allauth.usersessions.models import UserSession
 from django.contrib.sites.models import Site
 from django.db import models, transaction
 
-from accounts.backends import user_copy_forget
+from accounts.backends import user_state_changed
 from accounts.models import AuditEvent, OAuthFlowRecord, User
 from accounts.signals import credentials_changed
 
@@ -153,9 +153,10 @@ def user_sessions_end_others(*, user: User, keep_session_key: str | None) -> int
 
 
 def _credentials_changed(*, user: User, reason: CredentialsChange, actor: User | None) -> None:
-    """What every credential change does, in its transaction: every process's copy of the user
-    goes, and the apps that hold credentials of theirs (the API's tokens) are told."""
-    user_copy_forget(pk=user.pk)
+    """What every credential change does, in its transaction: the user's shared state is
+    published once it commits, and the apps that hold credentials of theirs (the API's tokens)
+    are told."""
+    user_state_changed(pk=user.pk)
     credentials_changed.send(sender=User, user=user, reason=reason, actor=actor)
 
 
@@ -170,9 +171,10 @@ def user_password_set(*, user: User, password: str, actor: User | None = None) -
 
 @transaction.atomic
 def user_update(*, user: User, fields: list[str]) -> None:
-    """Save what admin changed on `user` (its fields already set); every copy of the row goes."""
+    """Save what admin changed on `user` (its fields already set); its shared state follows once it
+    commits."""
     user.save(update_fields=fields or None)
-    user_copy_forget(pk=user.pk)
+    user_state_changed(pk=user.pk)
 
 
 @transaction.atomic

@@ -1,4 +1,9 @@
-"""simplejwt's token backend for this API: signs with the current key, verifies strictly.
+"""The token backend of this API's simplejwt tokens: signs with the current key, verifies strictly.
+
+simplejwt's Token classes reach their backend through their `token_backend` property
+(api.tokens overrides it) and call three methods on it: `encode`, `decode` and `get_leeway`.
+This class provides those three and nothing of simplejwt's TokenBackend, whose constructor fixes
+one key and whose decode follows whatever key source it was given.
 
 Signing puts the key's kid and an explicit type in the header (RFC 8725 section 3.11). Verifying
 accepts exactly one algorithm, issuer and audience (RFC 8725 sections 3.1, 3.8, 3.9), finds the key
@@ -6,7 +11,7 @@ by kid among the keys it publishes and nowhere else (section 3.10), and refuses 
 key source in its header. Every refusal is a RejectedTokenError with its reason.
 
 A token this process has verified before is not verified again from scratch (the "local" cache,
-config.memory): a client sends the same access token for its whole lifetime, and its signature,
+this process's memory: config.memory): a client sends the same access token for its whole lifetime, and its signature,
 issuer, audience, algorithm and type cannot have changed. What can change is checked on every
 use: expiry, and whether its key still verifies.
 """
@@ -19,7 +24,6 @@ from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from rest_framework_simplejwt import settings as jwt_settings
-from rest_framework_simplejwt.backends import TokenBackend
 
 from api.keys import is_jwt_setting, key_store
 from api.token_errors import RejectedTokenError, Rejection
@@ -76,12 +80,8 @@ def verified_tokens_forget(*, setting: str, **kwargs: Any) -> None:
         caches["local"].clear()
 
 
-class KeyStoreTokenBackend(TokenBackend):
+class KeyStoreTokenBackend:
     """Reads the algorithm, issuer, audience and leeway from simplejwt's settings at call time."""
-
-    def __init__(self) -> None:
-        self.json_encoder = None
-        self.jwks_client = None
 
     @property
     def algorithm(self) -> str:
@@ -98,6 +98,9 @@ class KeyStoreTokenBackend(TokenBackend):
     @property
     def leeway(self) -> int:
         return jwt_settings.api_settings.LEEWAY
+
+    def get_leeway(self) -> dt.timedelta:
+        return dt.timedelta(seconds=int(self.leeway or 0))
 
     def encode(self, payload: dict[str, Any]) -> str:
         """Sign `payload`, with our issuer and audience, under the current signing key."""

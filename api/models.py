@@ -46,8 +46,18 @@ class TokenFamily(models.Model):
     # family never had a refresh token (an access token made for the comparison page).
     current_jti = models.CharField(max_length=64, blank=True)
     # The jti of the refresh token spent at the last rotation (at `refreshed_at`): presented again
-    # within JWT_REFRESH_REUSE_GRACE_SECONDS it gets the same successor pair, not a revocation.
+    # within JWT_REFRESH_REUSE_GRACE_SECONDS it may get the same successor pair, once
+    # (api.services.token_pair_refresh).
     previous_jti = models.CharField(max_length=64, blank=True)
+    # That successor pair, sealed with a key derived from the spent refresh token (api.sealing):
+    # only whoever presents that token can open it, so the row alone reveals no token. Emptied
+    # once answered, and at the next rotation.
+    successor_sealed = models.BinaryField(null=True, blank=True, editable=False)
+    # The current refresh token was handed out twice (once from the reuse window): spending it
+    # gets no window.
+    current_from_window = models.BooleanField(default=False)
+    # When the reuse window last answered for this family (each answer is audited too).
+    window_answered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     refreshed_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -83,6 +93,8 @@ class RevocationMark(models.Model):
 
     kind = models.CharField(max_length=4, choices=Kind.choices)
     subject = models.CharField(max_length=64, help_text="The jti, family id or user id.")
+    # Whose token the mark refuses: the cache keeps a person's marks together (api.revocation).
+    user_id = models.CharField(max_length=64, db_index=True)
     # User marks: tokens issued before this second (Unix time) are refused.
     not_before = models.BigIntegerField(null=True, blank=True)
     # No token the mark can refuse lives past this; `manage.py tokens_prune` deletes it then.

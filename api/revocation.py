@@ -1,30 +1,34 @@
-"""Revocation marks in the shared cache, checked on every bearer request.
+"""Revocation marks in the shared cache, checked on every bearer request in one round trip.
 
-They live in the "revocation" cache alias: on Redis a config.memory.NearCache, so the check reads
-the process's own copies (a mark found missing too) and costs no round trip, while a revocation
-written anywhere is refused from the next request in every process.
+Marks are keyed on what a verified token says, never on the token text, and every key of one
+person carries the same Redis hash tag (`{<user id>}`), so one MGET reads a token's three marks,
+on one server or on a Redis Cluster:
 
-Marks are keyed on what a verified token says, never on the token text:
+- `api:revoked:{<user>}:jti:<jti>`: one access token revoked by itself (RFC 7009), until it
+  expires;
+- `api:revoked:{<user>}:fid:<family id>`: every token of a family (revoked, reused, revoke-all,
+  evicted);
+- `api:revoked:{<user>}:user`: the person's "not before" (0: none): tokens issued in an earlier
+  second are refused. It is also what says the person's marks are in the cache at all: it is
+  written with the first token they get and lives as long as any of their tokens can, so a token
+  whose person has none is one whose marks the cache lost (Redis restarted without its data).
+  Such a check asks the database about its own token (one query) and copies the person's live
+  marks back.
 
-- `api:revoked:jti:<jti>`: one access token revoked by itself (RFC 7009), until it expires;
-- `api:revoked:fid:<family id>`: every token of a family (revoked, reused, revoke-all);
-- `api:revoked:user:<user id>`: the user's "not before": tokens issued in an earlier second.
+Values are integers, which django-redis stores as they are: the check unpickles nothing.
 
-A family or user mark lives as long as the refresh lifetime, the longest any token it refuses can
-live. The user mark needs no list of families, but `iat` counts whole seconds, so revoke-all also
-marks each family it revokes: together they refuse the tokens issued earlier in the very same
-second.
-
-The database is the authority: every mark is written there first (api.models.RevocationMark),
-then to the cache. The cache also holds `api:revocation:restored`, written once the marks have
-been copied from the database; it goes only if Redis loses its data (a restart without
-persistence, an eviction). A check that finds it missing asks the database about its own token
-(one query) and copies every live mark back into the cache, once across processes; so a Redis
-that comes back empty never makes a revoked token valid again.
+The database is the authority: every mark is written there first (api.models.RevocationMark,
+in the caller's transaction), and reaches the cache only once that transaction commits
+(transaction.on_commit), before the service that made it returns: a transaction rolled back
+leaves no trace in the cache, and a revocation that returned is refused by the very next request
+on every server. A family or user mark lives as long as the refresh lifetime, the longest any
+token it refuses can live. `iat` counts whole seconds, so revoke-all also marks each family it
+revokes: together they refuse the tokens issued earlier in the very same second.
 
 Whether a family's last-used time is due is asked of the process's memory first (the "local"
 cache: at most once a minute per family and process), then settled across processes with one
-`add` of `api:used:fid:<family id>` in the default cache: the process that adds it writes the time.
+`add` of `api:used:fid:<family id>` in the shared cache: the process that adds it writes the
+time. That add is the one round trip a bearer request makes beyond the MGET, once a minute.
 """
 
 import datetime as dt
@@ -33,7 +37,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import BaseCache, cache, caches
+from django.core.cache import cache, caches
+from django.db import transaction
 from django.db.models import Q
 from rest_framework_simplejwt import settings as jwt_settings
 
@@ -42,35 +47,24 @@ from api.models import RevocationMark
 from api.token_errors import Rejection
 
 
-def marks() -> BaseCache:
-    return caches["revocation"]
+def jti_key(user_id: str, jti: str) -> str:
+    return f"api:revoked:{{{user_id}}}:jti:{jti}"
 
 
-def jti_key(jti: str) -> str:
-    return f"api:revoked:jti:{jti}"
-
-
-def family_key(family_id: str) -> str:
-    return f"api:revoked:fid:{family_id}"
+def family_key(user_id: str, family_id: str) -> str:
+    return f"api:revoked:{{{user_id}}}:fid:{family_id}"
 
 
 def user_key(user_id: str) -> str:
-    return f"api:revoked:user:{user_id}"
-
-
-RESTORED_KEY = "api:revocation:restored"
-RESTORING_KEY = "api:revocation:restoring"
-# How long one process may take to copy the marks back before another may try.
-RESTORE_SECONDS = 30
-MARK_KEYS = {
-    RevocationMark.Kind.TOKEN: jti_key,
-    RevocationMark.Kind.FAMILY: family_key,
-    RevocationMark.Kind.USER: user_key,
-}
+    return f"api:revoked:{{{user_id}}}:user"
 
 
 def used_key(family_id: str) -> str:
     return f"api:used:fid:{family_id}"
+
+
+# What a mark's value is in the cache: present means revoked.
+REVOKED = 1
 
 
 @dataclass(frozen=True)
@@ -99,49 +93,60 @@ def access_token_check(*, claims: dict[str, Any]) -> AccessCheck:
 
 
 def access_token_revoked(*, claims: dict[str, Any]) -> bool:
-    """Whether a mark refuses the verified token `claims` describe."""
-    jti, family_id, user_id = claims["jti"], claims["fid"], claims["sub"]
-    keys = [jti_key(jti), family_key(family_id), user_key(user_id)]
-    found = marks().get_many([*keys, RESTORED_KEY])
-    if RESTORED_KEY not in found:
+    """Whether a mark refuses the verified token `claims` describe: one MGET."""
+    jti, family_id, user_id = claims["jti"], claims["fid"], str(claims["sub"])
+    keys = [jti_key(user_id, jti), family_key(user_id, family_id), user_key(user_id)]
+    found = cache.get_many(keys)
+    if keys[2] not in found:
         found = _marks_from_database(jti=jti, family_id=family_id, user_id=user_id)
-        marks_restore()
-    not_before = found.get(user_key(user_id))
-    return (
-        jti_key(jti) in found
-        or family_key(family_id) in found
-        or (not_before is not None and claims["iat"] < not_before)
-    )
+        user_marks_restore(user_id=user_id)
+    return keys[0] in found or keys[1] in found or claims["iat"] < found.get(keys[2], 0)
 
 
-def _marks_from_database(*, jti: str, family_id: str, user_id: str) -> dict[str, Any]:
+def _marks_from_database(*, jti: str, family_id: str, user_id: str) -> dict[str, int]:
     subjects = Q(kind=RevocationMark.Kind.TOKEN, subject=jti) | Q(
         kind=RevocationMark.Kind.FAMILY, subject=family_id
     )
     subjects |= Q(kind=RevocationMark.Kind.USER, subject=user_id)
     rows = RevocationMark.objects.filter(subjects).values_list("kind", "subject", "not_before")
-    return {MARK_KEYS[kind](subject): _mark_value(not_before) for kind, subject, not_before in rows}
+    return {_mark_key(kind, user_id, subject): nb or REVOKED for kind, subject, nb in rows}
 
 
-def _mark_value(not_before: int | None) -> Any:
-    return True if not_before is None else not_before
+def _mark_key(kind: str, user_id: str, subject: str) -> str:
+    if kind == RevocationMark.Kind.TOKEN:
+        return jti_key(user_id, subject)
+    if kind == RevocationMark.Kind.FAMILY:
+        return family_key(user_id, subject)
+    return user_key(user_id)
 
 
-def marks_restore() -> int:
-    """Copy every live mark from the database into the cache, unless another process is at it;
-    then say so with RESTORED_KEY. The number of marks copied (0 when another process has it)."""
-    store = marks()
-    if not store.add(RESTORING_KEY, True, timeout=RESTORE_SECONDS):
-        return 0
-    rows = RevocationMark.objects.filter(expires_at__gt=clock.now()).values_list(
-        "kind", "subject", "not_before"
-    )
-    restored = {MARK_KEYS[kind](subject): _mark_value(nb) for kind, subject, nb in rows.iterator()}
+def user_marks_restore(*, user_id: str) -> int:
+    """Copy the person's live marks from the database into the cache, then their user key (with
+    `add`: a revoke-all that committed meanwhile has written a newer one). The number of marks
+    copied. Marks only ever refuse, so copying one late is harmless."""
+    rows = RevocationMark.objects.filter(user_id=user_id, expires_at__gt=clock.now())
+    not_before = 0
+    restored = {}
+    for kind, subject, nb in rows.values_list("kind", "subject", "not_before"):
+        if kind == RevocationMark.Kind.USER:
+            not_before = nb or 0
+        else:
+            restored[_mark_key(kind, user_id, subject)] = REVOKED
     # Each mark lives as long as the longest a mark may: longer only refuses expired tokens.
-    store.set_many(restored, timeout=mark_lifetime())
-    store.set(RESTORED_KEY, True, timeout=None)
-    store.delete(RESTORING_KEY)
+    cache.set_many(restored, timeout=mark_lifetime())
+    cache.add(user_key(user_id), not_before, timeout=mark_lifetime())
     return len(restored)
+
+
+def user_marks_keep(*, user_id: str) -> None:
+    """Once the transaction that issues the person a token commits: their user key lives as long
+    as that token can (restored first if the cache lost it)."""
+
+    def keep() -> None:
+        if not cache.touch(user_key(user_id), timeout=mark_lifetime()):
+            user_marks_restore(user_id=user_id)
+
+    transaction.on_commit(keep)
 
 
 def _family_use_due(family_id: str) -> bool:
@@ -151,39 +156,59 @@ def _family_use_due(family_id: str) -> bool:
     )
 
 
-def access_token_mark_revoked(*, jti: str, expires_at: int, now: dt.datetime) -> None:
+def access_token_mark_revoked(*, user_id: str, jti: str, expires_at: int, now: dt.datetime) -> None:
     remaining = expires_at - int(now.timestamp()) + int(jwt_settings.api_settings.LEEWAY or 0) + 1
     if remaining > 0:
         RevocationMark.objects.get_or_create(
             kind=RevocationMark.Kind.TOKEN,
             subject=jti,
-            defaults={"expires_at": now + dt.timedelta(seconds=remaining)},
+            defaults={"user_id": user_id, "expires_at": now + dt.timedelta(seconds=remaining)},
         )
-        marks().set(jti_key(jti), True, timeout=remaining)
+        key = jti_key(user_id, jti)
+        transaction.on_commit(lambda: cache.set(key, REVOKED, timeout=remaining))
 
 
-def families_mark_revoked(*, family_ids: Iterable[str], now: dt.datetime) -> None:
-    family_ids = list(family_ids)
+def families_mark_revoked(*, families: Iterable[tuple[str, str]], now: dt.datetime) -> None:
+    """Mark every (user id, family id) of `families` revoked."""
+    families = list(families)
+    if not families:
+        return
     expires_at = now + dt.timedelta(seconds=mark_lifetime())
     RevocationMark.objects.bulk_create(
         [
-            RevocationMark(kind=RevocationMark.Kind.FAMILY, subject=fid, expires_at=expires_at)
-            for fid in family_ids
+            RevocationMark(
+                kind=RevocationMark.Kind.FAMILY, subject=fid, user_id=uid, expires_at=expires_at
+            )
+            for uid, fid in families
         ],
         ignore_conflicts=True,
     )
-    marks().set_many({family_key(fid): True for fid in family_ids}, timeout=mark_lifetime())
+    marks = {family_key(uid, fid): REVOKED for uid, fid in families}
+    transaction.on_commit(lambda: cache.set_many(marks, timeout=mark_lifetime()))
 
 
 def user_mark_not_before(*, user_id: str, now: dt.datetime) -> None:
     """Refuse every token of the user issued before the current second."""
-    not_before = int(now.timestamp())
     RevocationMark.objects.update_or_create(
         kind=RevocationMark.Kind.USER,
         subject=user_id,
         defaults={
-            "not_before": not_before,
+            "user_id": user_id,
+            "not_before": int(now.timestamp()),
             "expires_at": now + dt.timedelta(seconds=mark_lifetime()),
         },
     )
-    marks().set(user_key(user_id), not_before, timeout=mark_lifetime())
+    transaction.on_commit(lambda: _user_key_publish(user_id=user_id))
+
+
+def _user_key_publish(*, user_id: str) -> None:
+    """Write the person's "not before" as last committed: read under the mark's row lock and
+    written before it goes, so of two revoke-alls the newer is the one the cache keeps."""
+    with transaction.atomic():
+        not_before = (
+            RevocationMark.objects.select_for_update()
+            .filter(kind=RevocationMark.Kind.USER, subject=user_id)
+            .values_list("not_before", flat=True)
+            .first()
+        )
+        cache.set(user_key(user_id), not_before or 0, timeout=mark_lifetime())

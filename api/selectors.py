@@ -77,6 +77,6 @@ def note_get(*, owner_id: int, note_id: int) -> Note:
 
 
 def user_get(*, user_id: Any) -> Any:
-    """The active user `user_id` as of at most a second ago (accounts.backends), or None."""
+    """The active user `user_id` as last committed (accounts.backends), or None."""
     user = user_current(pk=user_id)
     return user if user is not None and user.is_active else None

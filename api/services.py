@@ -14,7 +14,6 @@ from allauth.account.utils import has_verified_email
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from rest_framework_simplejwt import settings as jwt_settings
@@ -22,7 +21,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import AuditEvent, User
 from accounts.services import audit_event_record
-from api import clock, revocation
+from api import clock, revocation, sealing
 from api.encryption import token_encrypt
 from api.exceptions import (
     EmailNotVerifiedError,
@@ -148,6 +147,7 @@ def token_pair_issue(*, user: Any, origin: str, name: str = "") -> TokenPair:
     family.current_jti = refresh.jti
     family.expires_at = datetime_from_epoch(refresh["exp"])
     family.save(force_insert=True)
+    revocation.user_marks_keep(user_id=str(user.pk))
     audit_event_record(
         action=AuditEvent.Action.TOKEN_ISSUED,
         subject=user,
@@ -157,41 +157,51 @@ def token_pair_issue(*, user: Any, origin: str, name: str = "") -> TokenPair:
     return _pair(refresh, family, _families_over_limit_revoke(user=user, now=now))
 
 
-SUCCESSOR_CACHE_KEY = "api:refresh:successor:{jti}"
-
-
-def _successor_remember(*, spent_jti: str, pair: TokenPair, grace: int) -> None:
-    """Keep the pair that replaced the refresh token `spent_jti` for `grace` seconds (the default
-    cache): only the strings and expiry times, the family being the row the caller locks."""
-    cache.set(
-        SUCCESSOR_CACHE_KEY.format(jti=spent_jti),
+def _successor_seal(*, pair: TokenPair, spent: str) -> bytes:
+    """The pair that replaced the refresh token `spent`, sealed to that token (api.sealing)."""
+    return sealing.seal(
         {
             "access": pair.access,
             "refresh": pair.refresh,
             "access_exp": int(pair.access_expires_at.timestamp()),
             "refresh_exp": int(pair.refresh_expires_at.timestamp()),
         },
-        timeout=grace,
+        token=spent,
+        context=pair.family.id.hex,
     )
 
 
-def _successor_within_grace(
-    *, family: TokenFamily, spent_jti: str, now: dt.datetime, grace: int
+def _successor_from_window(
+    *, family: TokenFamily, token: RefreshToken, spent: str, now: dt.datetime
 ) -> TokenPair | None:
-    """The pair that replaced `spent_jti`, if it is the family's immediately previous refresh
-    token and was spent less than `grace` seconds ago (on `now`, not on the cache's expiry);
-    None otherwise, or when the cache no longer holds the pair: that is reuse."""
+    """The pair that replaced the spent refresh token `spent`, if the reuse window may answer
+    it: the family's immediately previous refresh token, spent less than
+    JWT_REFRESH_REUSE_GRACE_SECONDS ago (on `now`), its sealed successor still on the row (it
+    goes once answered, and at the next rotation). The answer is recorded: the row, the audit
+    log. None otherwise: that is reuse."""
+    grace = dt.timedelta(seconds=settings.JWT_REFRESH_REUSE_GRACE_SECONDS)
     if (
-        grace <= 0
-        or not family.previous_jti
-        or family.previous_jti != spent_jti
+        family.successor_sealed is None
+        or family.previous_jti != token.jti
         or family.refreshed_at is None
-        or now - family.refreshed_at >= dt.timedelta(seconds=grace)
+        or now - family.refreshed_at >= grace
     ):
         return None
-    kept = cache.get(SUCCESSOR_CACHE_KEY.format(jti=spent_jti))
-    if not isinstance(kept, dict):
+    kept = sealing.unseal(family.successor_sealed, token=spent, context=family.id.hex)
+    if kept is None:
         return None
+    family.successor_sealed = None
+    family.current_from_window = True
+    family.window_answered_at = now
+    family.save(update_fields=["successor_sealed", "current_from_window", "window_answered_at"])
+    audit_event_record(
+        action=AuditEvent.Action.REFRESH_WINDOW_ANSWERED,
+        subject=family.user,
+        detail={
+            "family": family.id.hex,
+            "seconds_after_rotation": round((now - family.refreshed_at).total_seconds(), 3),
+        },
+    )
     return TokenPair(
         access=kept["access"],
         refresh=kept["refresh"],
@@ -211,27 +221,30 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
     family is revoked and the answer says so. That revocation commits before the error is raised,
     so callers must not run this inside a transaction they roll back on error.
 
-    One exception, the reuse interval RFC 9700 section 4.14.2 leaves room for (as Django OAuth
-    Toolkit and Auth0 allow): the family's immediately previous refresh token, presented again
-    less than JWT_REFRESH_REUSE_GRACE_SECONDS after it was spent (two tabs of one client
-    refreshing at once), answers the very pair it got the first time: no new rotation, no audit
-    event, the family stays live. The window is judged on api.clock against the family's
-    `refreshed_at`; an older token, or the previous one later, is reuse. The successor pair sits
-    in the default cache for at most the window (the cache already holds sessions, equally
-    sensitive), written while the family row is locked, so a concurrent refresh that waits on
-    that lock finds it; a pair the cache no longer holds is treated as reuse. 0 turns this off.
+    One exception, the reuse interval RFC 9700 section 4.14.2 leaves room for (two tabs of one
+    client refreshing at once), kept as narrow as it can be:
+    - only the family's immediately previous refresh token, presented again less than
+      JWT_REFRESH_REUSE_GRACE_SECONDS after it was spent (judged on api.clock against the
+      family's `refreshed_at`), gets the very pair it got the first time;
+    - at most once: the pair, sealed to the spent token on the family's row (api.sealing), is
+      emptied when answered;
+    - a refresh token that was itself handed out from the window gets no window: two parties
+      hold it, so whichever spends it second is reuse;
+    - once the successor has itself been refreshed, the old token is reuse.
+    Every answer from the window is audited and shown on the tokens page. 0 turns it off.
     """
-    token = RefreshToken(token_unwrap(refresh)[0])
-    pair, rejection = _token_pair_refresh_locked(token=token)
+    spent = token_unwrap(refresh)[0]
+    pair, rejection = _token_pair_refresh_locked(token=RefreshToken(spent), spent=spent)
     if rejection is not None:
         raise RejectedTokenError(rejection)
     return pair
 
 
 @transaction.atomic
-def _token_pair_refresh_locked(*, token: RefreshToken) -> tuple[TokenPair | None, Rejection | None]:
+def _token_pair_refresh_locked(
+    *, token: RefreshToken, spent: str
+) -> tuple[TokenPair | None, Rejection | None]:
     """token_pair_refresh in one transaction, the family row locked: the pair, or why not."""
-    grace = settings.JWT_REFRESH_REUSE_GRACE_SECONDS
     family = (
         TokenFamily.objects.select_for_update()
         .select_related("user")
@@ -243,7 +256,7 @@ def _token_pair_refresh_locked(*, token: RefreshToken) -> tuple[TokenPair | None
         return None, Rejection.REVOKED
     replay = None
     if family.current_jti != token.jti:
-        replay = _successor_within_grace(family=family, spent_jti=token.jti, now=now, grace=grace)
+        replay = _successor_from_window(family=family, token=token, spent=spent, now=now)
         if replay is None:
             token_family_revoke(family=family, reason=TokenFamily.RevokeReason.REUSED)
             audit_event_record(
@@ -257,26 +270,36 @@ def _token_pair_refresh_locked(*, token: RefreshToken) -> tuple[TokenPair | None
     if replay is not None:
         return replay, None
     rotated = RefreshToken.for_family(user=family.user, family_id=token.family_id)
+    pair = _pair(rotated, family)
+    window_open = settings.JWT_REFRESH_REUSE_GRACE_SECONDS > 0 and not family.current_from_window
+    family.successor_sealed = _successor_seal(pair=pair, spent=spent) if window_open else None
+    family.current_from_window = False
     family.previous_jti = token.jti
     family.current_jti = rotated.jti
     family.expires_at = datetime_from_epoch(rotated["exp"])
     family.refreshed_at = family.last_used_at = now
     family.save(
-        update_fields=["previous_jti", "current_jti", "expires_at", "refreshed_at", "last_used_at"]
+        update_fields=[
+            "successor_sealed",
+            "current_from_window",
+            "previous_jti",
+            "current_jti",
+            "expires_at",
+            "refreshed_at",
+            "last_used_at",
+        ]
     )
+    revocation.user_marks_keep(user_id=str(family.user_id))
     audit_event_record(
         action=AuditEvent.Action.TOKEN_REFRESHED,
         subject=family.user,
         actor=family.user,
         detail={"family": family.id.hex},
     )
-    pair = _pair(rotated, family)
-    if grace > 0:
-        # Last, still holding the row lock: a refresh waiting on it finds the pair.
-        _successor_remember(spent_jti=token.jti, pair=pair, grace=grace)
     return pair, None
 
 
+@transaction.atomic
 def token_revoke(*, token: str) -> None:
     """RFC 7009 revocation: a refresh token revokes its whole family, an access token itself.
 
@@ -293,7 +316,7 @@ def token_revoke(*, token: str) -> None:
             token_family_revoke(family=family, reason=TokenFamily.RevokeReason.REVOKED, actor=owner)
         return
     revocation.access_token_mark_revoked(
-        jti=verified.jti, expires_at=verified["exp"], now=clock.now()
+        user_id=str(verified["sub"]), jti=verified.jti, expires_at=verified["exp"], now=clock.now()
     )
     audit_event_record(
         action=AuditEvent.Action.TOKEN_REVOKED,
@@ -303,6 +326,7 @@ def token_revoke(*, token: str) -> None:
     )
 
 
+@transaction.atomic
 def token_family_revoke(*, family: TokenFamily, reason: str, actor: Any = None) -> None:
     """Revoke every token of `family`, at once in every process. A revocation someone asked for
     (`actor`: the person, an admin) goes to the audit log; reuse detection records its own."""
@@ -310,7 +334,7 @@ def token_family_revoke(*, family: TokenFamily, reason: str, actor: Any = None) 
     TokenFamily.objects.filter(pk=family.pk, revoked_at__isnull=True).update(
         revoked_at=now, revoked_reason=reason
     )
-    revocation.families_mark_revoked(family_ids=[family.id.hex], now=now)
+    revocation.families_mark_revoked(families=[(str(family.user_id), family.id.hex)], now=now)
     if reason != TokenFamily.RevokeReason.REUSED:
         audit_event_record(
             action=AuditEvent.Action.TOKEN_REVOKED,
@@ -320,6 +344,7 @@ def token_family_revoke(*, family: TokenFamily, reason: str, actor: Any = None) 
         )
 
 
+@transaction.atomic
 def user_tokens_revoke_all(
     *,
     user: Any,
@@ -338,7 +363,7 @@ def user_tokens_revoke_all(
     )
     TokenFamily.objects.filter(pk__in=family_ids).update(revoked_at=now, revoked_reason=reason)
     revocation.families_mark_revoked(
-        family_ids=[family_id.hex for family_id in family_ids], now=now
+        families=[(str(user.pk), family_id.hex) for family_id in family_ids], now=now
     )
     if audit:
         audit_event_record(
@@ -391,6 +416,7 @@ def access_token_forms_issue(
     family.expires_at = datetime_from_epoch(access["exp"])
     User.objects.select_for_update().filter(pk=user.pk).first()
     family.save(force_insert=True)
+    revocation.user_marks_keep(user_id=str(user.pk))
     _families_over_limit_revoke(user=user, now=now)
     signed = str(access)
     return AccessTokenForms(

@@ -9,11 +9,6 @@ class SigninLabConfig(AppConfig):
     name = "config"
     verbose_name = "Sign-in lab"
 
-    def ready(self) -> None:
-        from config import memory
-
-        memory.cache_closing_configure()
-
 
 class SigninLabAdminConfig(AdminConfig):
     default_site = "config.admin.AdminSite"

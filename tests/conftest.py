@@ -1,6 +1,5 @@
 """Fixtures every test package can use."""
 
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,6 +44,21 @@ def emulator(django_test_environment) -> str:
         yield base_url
 
 
+# Every test that uses the database commits for real, as production does: the shared cache is
+# written once a transaction commits (transaction.on_commit), and a test wrapped in a transaction
+# of its own would never see those writes. Requesting `db` or marking `django_db` both get this.
+@pytest.fixture
+def db(transactional_db):
+    return transactional_db
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and not marker.kwargs.get("transaction"):
+            item.add_marker(pytest.mark.django_db(*marker.args, **marker.kwargs, transaction=True))
+
+
 @pytest.fixture(autouse=True)
 def empty_caches():
     """Each test starts with empty caches: rate-limit counters and denylists never leak across
@@ -53,18 +67,6 @@ def empty_caches():
 
     for cache in caches.all():
         cache.clear()
-    _revocation_marks_restored()
-
-
-def _revocation_marks_restored() -> None:
-    """A test database starts with no revocation mark, so its empty cache already holds every
-    one: say so, as api.revocation does once it has copied them. Tests of what happens when the
-    cache loses its marks delete the key on purpose."""
-    from django.core.cache import caches
-
-    from api.revocation import RESTORED_KEY
-
-    caches["revocation"].set(RESTORED_KEY, True, timeout=None)
 
 
 @pytest.fixture(scope="session")
@@ -132,49 +134,17 @@ def admin_client(client, admin_user, password, settings):
 
 
 def production_caches(redis_url: str) -> dict:
-    """The cache aliases as production has them (config/settings/caches.py), on `redis_url`,
-    except "default", kept in memory."""
-    from config.settings.caches import cache_aliases
+    """The cache aliases as production has them (config/settings/caches.py), on `redis_url`."""
+    from config.settings.caches import cache_aliases, redis_cache
 
-    return cache_aliases(
-        default={"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, redis_url=redis_url
-    )
-
-
-def subscription_trusted(location: str) -> None:
-    """Wait until this process's subscription for the caches at `location` (a cache LOCATION,
-    exactly) holds a lease, its first ping answered: from then on, copies are used and kept."""
-    from config import memory
-
-    announcements = memory._announcements_for(location)
-    deadline = time.monotonic() + 10
-    while announcements.trusted() is None:
-        assert time.monotonic() < deadline, "the subscription never answered a ping"
-        time.sleep(0.01)
+    return cache_aliases(default=redis_cache(url=redis_url, key_prefix="signin-lab"))
 
 
 @pytest.fixture
-def fresh_memory(monkeypatch):
-    """config.memory starting with no clients, subscriptions nor memories; the subscriptions
-    made meanwhile stop listening afterwards."""
-    from config import memory
-
-    registries = {name: {} for name in ("_clients", "_announcements", "_memories")}
-    for name, registry in registries.items():
-        monkeypatch.setattr(memory, name, registry)
-    yield
-    for announcements in registries["_announcements"].values():
-        announcements.close()
-
-
-@pytest.fixture
-def near_caches(fresh_memory):
-    """The cache aliases as in production: config.memory's, on a Redis of the test's own,
-    sessions kept in it; "default" in memory. Yields the Redis URL once the subscription
-    delivers, so copies are kept from the first read on."""
+def redis_caches():
+    """The cache aliases as in production, on a Redis of the test's own, sessions kept in it.
+    Yields the Redis URL."""
     from django.test import override_settings
-
-    from config.settings.caches import redis_url_with_timeouts
 
     if redis_server_binary() is None:
         pytest.skip("no redis-server here: apt-get install redis-server")
@@ -182,6 +152,4 @@ def near_caches(fresh_memory):
         running_redis(free_port()) as url,
         override_settings(CACHES=production_caches(url), SESSION_ENGINE="config.sessions"),
     ):
-        _revocation_marks_restored()
-        subscription_trusted(redis_url_with_timeouts(url))
         yield url

@@ -11,6 +11,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -121,6 +122,35 @@ def running_redis(port: int) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+class RedisCommands:
+    """Counts the commands a Redis server runs, as the server counts them (INFO commandstats):
+    `with RedisCommands(url) as commands: ...`, then `commands.run` is a Counter of the commands
+    run inside the block, less what opening a connection sends (a client's first command) and
+    the INFO that took the first count."""
+
+    CONNECTION_SETUP = ("hello", "client|setinfo", "select", "auth")
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._client = redis.Redis.from_url(url)
+        self.run: Counter = Counter()
+
+    def _counts(self) -> Counter:
+        stats = self._client.info("commandstats")
+        return Counter({name.removeprefix("cmdstat_"): row["calls"] for name, row in stats.items()})
+
+    def __enter__(self) -> "RedisCommands":
+        self._before = self._counts()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.run = self._counts() - self._before - Counter(info=1)
+        for name in self.CONNECTION_SETUP:
+            del self.run[name]
+        self._client.close()
 
 
 def manage(env: dict[str, str], *args: str) -> str:

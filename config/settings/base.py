@@ -5,7 +5,7 @@ from pathlib import Path
 
 import environ
 
-from config.settings.caches import REDIS_BACKEND, cache_aliases
+from config.settings.caches import cache_aliases, redis_cache
 from config.settings.providers import providers_from_environment, social_providers
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -32,17 +32,17 @@ DATABASES = {
 # request that reads nothing makes no database round trip.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Caches. "default" holds rate-limit counters and must be shared by every process of a
-# deployment (Redis in production; `filecache:///path` shares it on one machine). The others are
-# config.memory's, where every per-process memory lives, each bounded and with its staleness
-# written down: "local" (this process only), "users" (copies of user rows, dropped everywhere on
-# a change) and, on Redis, "sessions" and "revocation" read through copies kept exact.
-_cache = env.cache("CACHE_URL", default="locmemcache://signin-lab")
+# Caches (config/settings/caches.py): "default" is what every process of a deployment shares
+# (Redis in production: sessions, revocation marks, user state, rate-limit counters; CACHE_URL
+# elsewhere, local memory by default), "local" this process's memory (config.memory).
+_cache_url = env.str("CACHE_URL", default="locmemcache://signin-lab")
 CACHES = cache_aliases(
-    default=_cache,
-    redis_url=_cache["LOCATION"] if _cache["BACKEND"] == REDIS_BACKEND else None,
+    default=(
+        redis_cache(url=_cache_url, key_prefix="signin-lab")
+        if _cache_url.startswith(("redis://", "rediss://"))
+        else env.cache_url_config(_cache_url)
+    )
 )
-SESSION_CACHE_ALIAS = "sessions"
 
 # URLs
 ROOT_URLCONF = "config.urls"

@@ -4,7 +4,7 @@ import sys
 
 from .base import *
 from .base import env
-from .caches import REDIS_BACKEND, cache_aliases, redis_url_with_timeouts
+from .caches import cache_aliases, redis_cache
 
 _REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
 _missing = [name for name in _REQUIRED if not env.str(name, default="")]
@@ -23,19 +23,16 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-# Redis holds the rate-limit counters, the revocation marks and the sessions, so every app server
-# sees the same ones, each alias under its own key prefix; the sessions and the revocation marks
-# are read through exact copies in memory, and copies of user rows are dropped everywhere on a
-# change (config.memory, which says how stale each may be).
-_redis = env.str("REDIS_URL")
+# Redis holds what every app server shares: the sessions, the revocation marks, each signed-in
+# person's user state and the rate-limit counters. Every process reads it there (one round trip
+# per bearer request; see the README's "Scaling out"). With REDIS_SENTINELS (host:port,...),
+# REDIS_URL names the Sentinel service instead: redis://<service name>/<db>.
 CACHES = cache_aliases(
-    default={
-        "BACKEND": REDIS_BACKEND,
-        "LOCATION": redis_url_with_timeouts(_redis),
-        "KEY_PREFIX": "cache",
-    },
-    redis_url=_redis,
-    key_prefixes={"sessions": "session"},
+    default=redis_cache(
+        url=env.str("REDIS_URL"),
+        key_prefix=env.str("REDIS_KEY_PREFIX", default="signin-lab"),
+        sentinels=env.list("REDIS_SENTINELS", default=[]),
+    )
 )
 SESSION_ENGINE = "config.sessions"
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIRequestFactory
 
 from accounts.services import user_delete
-from api import clock, revocation
+from api import clock
 from api.authentication import BearerTokenAuthentication, BearerUser, bearer_token
 from api.models import TokenFamily
 from api.token_errors import RejectedTokenError
@@ -59,25 +59,6 @@ def test_the_bearer_check_makes_no_database_query(pair, django_assert_num_querie
     assert isinstance(user, BearerUser)
     assert user.pk == pair.family.user.pk
     assert token.family_id == pair.family.id.hex
-
-
-def test_the_bearer_check_reads_the_cache_once_and_writes_nothing(pair, monkeypatch):
-    authenticate(f"Bearer {pair.access}")
-    calls = []
-    cache = revocation.marks()
-
-    # Only the calls the authentication makes itself: locmem's get_many calls get per key.
-    for method in ("get_many", "set", "add", "set_many", "delete", "incr"):
-        original = getattr(cache, method)
-        monkeypatch.setattr(
-            cache, method, lambda *a, _m=method, _o=original, **k: calls.append(_m) or _o(*a, **k)
-        )
-
-    authenticate(f"Bearer {pair.access}")
-
-    # One read at most: none when the marks are a NearCache with nothing announced since the
-    # first check (api.revocation remembers the token as not revoked under its stamp).
-    assert calls in (["get_many"], [])
 
 
 def test_last_used_is_written_at_most_once_a_minute_per_family(pair, monkeypatch):

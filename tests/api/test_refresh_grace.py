@@ -1,7 +1,8 @@
 """The refresh reuse interval: a just-spent refresh token presented again within
-JWT_REFRESH_REUSE_GRACE_SECONDS answers the same successor pair (RFC 9700 section 4.14.2 reuse
-detection, relaxed as Django OAuth Toolkit and Auth0 allow for clients with two tabs); any other
-spent token, or that one later, still revokes the family."""
+JWT_REFRESH_REUSE_GRACE_SECONDS answers the same successor pair, once (RFC 9700 section 4.14.2
+reuse detection, relaxed as Django OAuth Toolkit and Auth0 allow for clients with two tabs); any
+other spent token, that one later or a second time, a token handed out from the window when it
+is spent again, or the old token once its successor was refreshed, still revokes the family."""
 
 import datetime as dt
 import threading
@@ -83,21 +84,63 @@ def test_the_spent_token_after_the_window_is_reuse(api_client, pair, monkeypatch
 
 
 @pytest.mark.django_db
-def test_within_the_window_a_pair_gone_from_the_cache_is_reuse(api_client, pair):
-    """The cache only supplies the pair: flushed, the spent token is reuse even within the window.
-    (The other way round, past the window on api.clock while the cache, on real time, still holds
-    the pair, is test_the_spent_token_after_the_window_is_reuse.)"""
-    from django.core.cache import cache
-
+def test_the_window_answers_a_spent_token_at_most_once(api_client, pair):
+    """A thief replaying the spent token after the client's own retry gets nothing: reuse."""
     rotated = api_client.post(REFRESH, {"refresh": pair.refresh}).json()
-    cache.clear()
+    retry = api_client.post(REFRESH, {"refresh": pair.refresh})
 
-    reuse = api_client.post(REFRESH, {"refresh": pair.refresh})
+    again = api_client.post(REFRESH, {"refresh": pair.refresh})
 
-    assert reuse.json()["error"]["code"] == "refresh_token_reused"
+    assert retry.status_code == HTTPStatus.OK
+    assert again.json()["error"]["code"] == "refresh_token_reused"
     assert_family_dead(
         api_client, accesses=(pair.access, rotated["access"]), refresh=rotated["refresh"]
     )
+
+
+@pytest.mark.django_db
+def test_a_token_handed_out_from_the_window_gets_no_window(api_client, pair):
+    """The review's scenario: P0's replay got P1, so two parties hold P1. Whoever spends P1
+    second is reuse, even a second later."""
+    first = api_client.post(REFRESH, {"refresh": pair.refresh}).json()
+    replayed = api_client.post(REFRESH, {"refresh": pair.refresh}).json()
+    assert replayed["refresh"] == first["refresh"]
+    onward = api_client.post(REFRESH, {"refresh": first["refresh"]}).json()
+
+    second_spend = api_client.post(REFRESH, {"refresh": first["refresh"]})
+
+    assert second_spend.json()["error"]["code"] == "refresh_token_reused"
+    assert_family_dead(
+        api_client, accesses=(first["access"], onward["access"]), refresh=onward["refresh"]
+    )
+
+
+@pytest.mark.django_db
+def test_the_successor_is_sealed_to_the_spent_token(pair):
+    """The row holds the pair only sealed: no token text in the database, and no other token
+    opens it."""
+    from api import sealing
+    from api.services import token_pair_refresh
+
+    rotated = token_pair_refresh(refresh=pair.refresh)
+    family = TokenFamily.objects.get()
+    sealed = bytes(family.successor_sealed)
+
+    assert rotated.refresh.encode() not in sealed
+    assert rotated.access.encode() not in sealed
+    opened = sealing.unseal(sealed, token=pair.refresh, context=family.id.hex)
+    assert opened["refresh"] == rotated.refresh
+    assert sealing.unseal(sealed, token=rotated.refresh, context=family.id.hex) is None
+
+
+@pytest.mark.django_db
+def test_every_answer_from_the_window_is_audited(api_client, pair):
+    api_client.post(REFRESH, {"refresh": pair.refresh})
+    api_client.post(REFRESH, {"refresh": pair.refresh})
+
+    events = AuditEvent.objects.filter(action=AuditEvent.Action.REFRESH_WINDOW_ANSWERED)
+    assert [event.detail["family"] for event in events] == [pair.family.id.hex]
+    assert TokenFamily.objects.get().window_answered_at is not None
 
 
 @pytest.mark.django_db

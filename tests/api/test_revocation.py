@@ -5,7 +5,8 @@ import datetime as dt
 from http import HTTPStatus
 
 import pytest
-from django.core.cache import caches
+from django.core.cache import cache, caches
+from django.db import transaction
 
 from accounts.adapters import AccountAdapter
 from accounts.models import AuditEvent
@@ -96,59 +97,62 @@ def test_revoke_all_also_refuses_tokens_of_the_same_second(api_client, user, mon
 def test_marks_are_keyed_on_ids_never_on_token_text(api_client, pair):
     api_client.post("/api/auth/token/revoke/", {"token": pair.refresh})
     api_client.post("/api/auth/token/revoke/", {"token": pair.access})
+    claims = AccessToken(pair.access).payload
+    user_id = str(pair.family.user_id)
 
     keys = [
-        revocation.jti_key(pair.family.current_jti),
-        revocation.family_key(pair.family.id.hex),
+        revocation.jti_key(user_id, claims["jti"]),
+        revocation.family_key(user_id, pair.family.id.hex),
     ]
-    assert revocation.marks().get(keys[1]) is True
+    assert cache.get_many(keys) == dict.fromkeys(keys, revocation.REVOKED)
     assert all(pair.access not in key and pair.refresh not in key for key in keys)
 
 
-# The check's memory: with the marks in a NearCache (as in production), a token found not revoked
-# is read from Redis again only after a mark is written; the last-used time is due once a minute
-# per family.
+def test_a_persons_marks_share_one_hash_tag(pair):
+    """Redis Cluster serves one MGET only of keys in one slot: a person's keys share `{<id>}`."""
+    claims = AccessToken(pair.access).payload
+    user_id = claims["sub"]
+    keys = [
+        revocation.jti_key(user_id, claims["jti"]),
+        revocation.family_key(user_id, claims["fid"]),
+        revocation.user_key(user_id),
+    ]
+
+    assert {key.split("{", 1)[1].split("}", 1)[0] for key in keys} == {user_id}
 
 
 def claims_of(pair) -> dict:
     return AccessToken(pair.access).payload
 
 
-@pytest.fixture
-def redis_reads(monkeypatch) -> list[int]:
-    """One entry per round trip the revocation cache makes to Redis."""
-    near_marks = revocation.marks()
-    reads = []
-    pipeline = near_marks._redis.pipeline
-    monkeypatch.setattr(
-        near_marks._redis, "pipeline", lambda **kwargs: reads.append(1) or pipeline(**kwargs)
-    )
-    return reads
-
-
-def test_a_token_found_not_revoked_is_read_again_only_after_a_mark_is_written(
-    near_caches, pair, redis_reads
-):
+def test_a_mark_written_in_a_transaction_rolled_back_never_reaches_the_cache(pair):
     claims = claims_of(pair)
 
-    first = revocation.access_token_check(claims=claims).rejection
-    again = [revocation.access_token_check(claims=claims).rejection for _ in range(3)]
-    reads_before_the_mark = len(redis_reads)
-    revocation.families_mark_revoked(family_ids=[claims["fid"]], now=clock.now())
-    after_its_own_mark = revocation.access_token_check(claims=claims).rejection
+    def mark_then_fail() -> None:
+        with transaction.atomic():
+            revocation.families_mark_revoked(
+                families=[(claims["sub"], claims["fid"])], now=clock.now()
+            )
+            raise RuntimeError
 
-    assert (first, again) == (None, [None, None, None])
-    assert reads_before_the_mark == 1
-    assert after_its_own_mark == revocation.Rejection.REVOKED
+    with pytest.raises(RuntimeError):
+        mark_then_fail()
+
+    assert cache.get(revocation.family_key(claims["sub"], claims["fid"])) is None
+    assert revocation.access_token_check(claims=claims).rejection is None
 
 
-def test_a_revoked_token_is_never_remembered_as_not_revoked(near_caches, pair):
+def test_a_mark_reaches_the_cache_when_its_transaction_commits(pair):
     claims = claims_of(pair)
-    revocation.families_mark_revoked(family_ids=[claims["fid"]], now=clock.now())
+    key = revocation.family_key(claims["sub"], claims["fid"])
 
-    checks = [revocation.access_token_check(claims=claims).rejection for _ in range(3)]
+    with transaction.atomic():
+        revocation.families_mark_revoked(families=[(claims["sub"], claims["fid"])], now=clock.now())
+        in_the_transaction = cache.get(key)
 
-    assert checks == [revocation.Rejection.REVOKED] * 3
+    assert in_the_transaction is None
+    assert cache.get(key) == revocation.REVOKED
+    assert revocation.access_token_check(claims=claims).rejection == revocation.Rejection.REVOKED
 
 
 def test_the_last_used_time_is_due_once_per_family_across_processes(pair):

@@ -23,8 +23,10 @@ def test_it_deletes_long_expired_families_and_spent_marks_only(user, settings):
         )
         for age in (dt.timedelta(days=1), dt.timedelta(days=8))
     )
-    revocation.families_mark_revoked(family_ids=[live.id.hex], now=now)
-    RevocationMark.objects.create(kind="jti", subject="spent", expires_at=now - dt.timedelta(1))
+    revocation.families_mark_revoked(families=[(str(user.pk), live.id.hex)], now=now)
+    RevocationMark.objects.create(
+        kind="jti", subject="spent", user_id=str(user.pk), expires_at=now - dt.timedelta(1)
+    )
     out = StringIO()
 
     call_command("tokens_prune", stdout=out)
