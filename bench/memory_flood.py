@@ -6,8 +6,9 @@ Needs what bench/load.py needs (wrk, redis-server, a PostgreSQL role that may cr
 Serves the project under its production settings with one gunicorn worker, warms it up, then
 sends `--requests` requests to /api/me/, each with a different random 6 KB session cookie
 (bench/cookie_flood.lua), and prints the worker's resident memory before and after. The session
-engine looks up well-formed keys only (config/sessions.py) and every per-process memory is
-bounded in bytes (config/memory.py), so the growth should stay flat however many cookies come.
+engine looks up well-formed keys only (config/sessions.py) and keeps nothing in the process
+(config/memory.py lists what a process keeps, each bounded), so the growth should stay flat
+however many cookies come.
 """
 
 import argparse

@@ -78,7 +78,7 @@ def test_ending_a_session_needs_a_post_with_csrf(user, password):
 
 
 def test_with_sessions_in_the_cache_the_list_costs_the_same_queries_for_one_or_many(
-    user, password, near_caches, django_assert_max_num_queries
+    user, password, redis_caches, django_assert_max_num_queries
 ):
     """allauth checks each listed session against the session store; with production's store (Redis)
     it costs no query per row. Development's database store costs two per row."""
