@@ -21,7 +21,7 @@ from django.dispatch import receiver
 from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.backends import TokenBackend
 
-from api.keys import is_jwt_setting, key_store
+from api.keys.store import is_jwt_setting, key_store
 from api.token_errors import RejectedTokenError, Rejection
 
 # A nested (encrypted) access token is about 1.4 KB; nothing this API issues comes near this.
