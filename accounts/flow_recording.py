@@ -13,7 +13,6 @@ import base64
 import json
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -24,15 +23,9 @@ from allauth.socialaccount.providers import registry
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-STEP_TITLES = {
-    1: "Register the application",
-    2: "Ask the person how to sign in",
-    3: "Redirect to the provider's authorization endpoint",
-    4: "Receive the authorization code at the callback",
-    5: "Post the code to the provider's token endpoint",
-    6: "Receive the access token",
-    7: "Call the provider's API with the access token",
-}
+from accounts.flow_steps import FlowInProgress
+from accounts.services import oauth_flow_record_save
+
 PENDING_FLOWS_SESSION_KEY = "accounts.pending_oauth_flows"
 PROVIDER_TOKEN_SESSION_KEY = "accounts.provider_access_token"  # noqa: S105 -- a key name
 MAX_PENDING_FLOWS = 5
@@ -80,32 +73,6 @@ def trimmed(answer: Any) -> Any:
     if isinstance(answer, list) and len(answer) > MAX_RECORDED_ITEMS:
         return [*answer[:MAX_RECORDED_ITEMS], f"… {len(answer) - MAX_RECORDED_ITEMS} more"]
     return answer
-
-
-@dataclass
-class FlowInProgress:
-    """The steps of one flow so far, and the access token while the callback request runs."""
-
-    provider_id: str
-    provider_name: str
-    process: str
-    started_at: float
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    access_token: str | None = field(default=None, repr=False)
-    failed: bool = False
-
-    def add(self, number: int, detail: dict[str, Any], duration_ms: float | None = None) -> None:
-        now = time.time()
-        self.steps.append(
-            {
-                "number": number,
-                "title": STEP_TITLES[number],
-                "at": now,
-                "elapsed_ms": round((now - self.started_at) * 1000, 1),
-                "duration_ms": None if duration_ms is None else round(duration_ms, 1),
-                "detail": detail,
-            }
-        )
 
 
 _current_flow: ContextVar[FlowInProgress | None] = ContextVar("oauth_flow", default=None)
@@ -301,8 +268,6 @@ class OAuthFlowRecordingMiddleware:
         request.session[PENDING_FLOWS_SESSION_KEY] = dict(newest)
 
     def _finish(self, request: HttpRequest, flow: FlowInProgress) -> None:
-        from accounts.services import oauth_flow_record_save
-
         state_id = request.GET.get("state", "")
         pending = request.session.get(PENDING_FLOWS_SESSION_KEY, {})
         if state_id in pending:

@@ -6,7 +6,7 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.db import transaction
 
-from accounts.flow_recording import STEP_TITLES
+from accounts.flow_steps import STEP_TITLES
 
 
 class SignupForm(AllauthSignupForm):

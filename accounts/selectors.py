@@ -8,7 +8,8 @@ from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.models import SocialAccount
 from django.http import HttpRequest
 
-from accounts.flow_recording import PROVIDER_TOKEN_SESSION_KEY, STEP_TITLES
+from accounts.flow_recording import PROVIDER_TOKEN_SESSION_KEY
+from accounts.flow_steps import STEP_TITLES
 from accounts.models import OAuthFlowRecord, User
 
 

@@ -3,7 +3,6 @@
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from allauth.account.models import EmailAddress
 from allauth.usersessions.adapter import get_adapter as get_usersessions_adapter
@@ -12,11 +11,9 @@ from django.contrib.sites.models import Site
 from django.db import models, transaction
 
 from accounts.backends import user_state_changed
+from accounts.flow_steps import FlowInProgress
 from accounts.models import AuditEvent, OAuthFlowRecord, User
 from accounts.signals import credentials_changed
-
-if TYPE_CHECKING:
-    from accounts.flow_recording import FlowInProgress
 
 # Enough history to compare a few sign-ins; older records are dropped.
 OAUTH_FLOWS_KEPT_PER_USER = 10
@@ -81,7 +78,7 @@ def site_domain_set(*, domain: str, name: str) -> Site:
 
 @transaction.atomic
 def oauth_flow_record_save(
-    *, user: User, flow: "FlowInProgress", completed_at: dt.datetime
+    *, user: User, flow: FlowInProgress, completed_at: dt.datetime
 ) -> OAuthFlowRecord:
     """Keep a completed flow's masked steps for its person, and only their newest few."""
     record = OAuthFlowRecord.objects.create(

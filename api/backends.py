@@ -25,7 +25,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from rest_framework_simplejwt import settings as jwt_settings
 
-from api.keys import is_jwt_setting, key_store
+from api.keys.store import is_jwt_setting, key_store
 from api.token_errors import RejectedTokenError, Rejection
 
 # A nested (encrypted) access token is about 1.4 KB; nothing this API issues comes near this.

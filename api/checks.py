@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from api.keys import key_store
+from api.keys.store import key_store
 
 
 @checks.register(checks.Tags.security)

@@ -17,7 +17,7 @@ from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
-from api.keys import file_write_atomically, folder_lock
+from api.keys.folder import file_write_atomically, folder_lock
 from api.token_errors import RejectedTokenError, Rejection
 
 HEADER = {"alg": "dir", "enc": "A256GCM", "cty": "JWT"}

@@ -84,6 +84,11 @@ class RequestSerializer(serializers.Serializer):
     one_of_fields: tuple[str, ...] = ()
     one_of_code = "invalid"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Defining the extension class is what registers it with drf-spectacular.
+        type(f"{cls.__name__}Extension", (RequestSchemaExtension,), {"target_class": cls})
+
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if self.closed and isinstance(data, Mapping):
             unknown = [name for name in data if name not in self.fields]
@@ -104,11 +109,13 @@ class RequestSerializer(serializers.Serializer):
 
 
 class RequestSchemaExtension(OpenApiSerializerExtension):
-    target_class = RequestSerializer
-    match_subclasses = True
+    """The schema drf-spectacular makes of one request serializer, plus what `closed` and
+    `one_of_fields` refuse. drf-spectacular's own schema (this base's `map_serializer`) is that of
+    `target_class`, so each request serializer has an extension whose target is its own class
+    (RequestSerializer.__init_subclass__) rather than one that matches every subclass."""
 
     def map_serializer(self, auto_schema, direction):
-        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema = super().map_serializer(auto_schema, direction)
         if self.target.closed:
             schema["additionalProperties"] = False
         if self.target.one_of_fields:

@@ -16,9 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import keys, selectors, services
+from api import selectors, services
 from api.backends import MAX_TOKEN_LENGTH
 from api.exceptions import InvalidCredentialsError
+from api.keys.jwks import jwks_document
 from api.pagination import ApiPagination
 from api.schema import RequestSerializer, StringField, error_responses
 from api.throttling import (
@@ -354,7 +355,7 @@ class JwksApi(APIView):
     @extend_schema(responses={200: dict, **error_responses()})
     def get(self, request: Request) -> Response:
         return Response(
-            keys.jwks_document(),
+            jwks_document(),
             headers={"Cache-Control": f"public, max-age={settings.JWKS_MAX_AGE}"},
         )
 

@@ -5,7 +5,7 @@ from http import HTTPStatus
 import pytest
 from allauth.socialaccount.models import SocialAccount
 
-from accounts.flow_recording import STEP_TITLES
+from accounts.flow_steps import STEP_TITLES
 from accounts.forms import FlowOrderForm
 
 pytestmark = pytest.mark.django_db

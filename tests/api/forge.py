@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 from django.conf import settings
 
-from api.keys import key_store
+from api.keys.store import key_store
 
 
 def b64(data: bytes) -> str:

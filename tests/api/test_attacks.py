@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from joserfc.jwk import RSAKey
 
-from api.keys import key_store
+from api.keys.store import key_store
 from tests.api.forge import b64, claims_for, signed_with_our_key, unsigned
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from api import clock
-from api.keys import key_generate, retirement_grace
+from api.keys.material import key_generate, retirement_grace
 
 
 @pytest.fixture

@@ -35,6 +35,25 @@ def test_the_schema_lists_every_endpoint_and_both_ways_to_authenticate(api_clien
     assert "401" in schema["paths"]["/api/me/"]["get"]["responses"]
 
 
+def test_the_schema_refuses_the_bodies_a_request_serializer_refuses(api_client):
+    """api.schema.RequestSerializer: a closed one takes its own fields and no other, and with
+    one_of_fields exactly one of them; each beside the fields its serializer declares."""
+    schemas = api_client.get("/api/schema/?format=json").json()["components"]["schemas"]
+
+    note_create = schemas["NoteCreateInputRequest"]
+    note_update = schemas["PatchedNoteUpdateInputRequest"]
+    token_obtain = schemas["TokenObtainInputRequest"]
+    assert note_create["additionalProperties"] is False
+    assert set(note_create["properties"]) == {"title", "body"}
+    assert note_update["additionalProperties"] is False
+    assert set(note_update["properties"]) == {"title", "body"}
+    assert token_obtain["oneOf"] == [{"required": ["username"]}, {"required": ["email"]}]
+    assert set(token_obtain["properties"]) == {"username", "email", "password", "name"}
+    assert "additionalProperties" not in token_obtain
+    assert "oneOf" not in schemas["TokenRefreshInputRequest"]
+    assert set(schemas["TokenRefreshInputRequest"]["properties"]) == {"refresh"}
+
+
 def test_the_docs_page_loads_swagger_ui_from_our_own_static_files(client):
     response = client.get("/api/docs/")
 

@@ -22,7 +22,7 @@ from django.test import override_settings
 
 from api import backends, clock
 from api.backends import Verified, token_backend, verified_key, verified_remember
-from api.keys import retirement_grace
+from api.keys.material import retirement_grace
 from api.token_errors import RejectedTokenError, Rejection
 from tests.api.conftest import bearer
 from tests.api.forge import claims_for, signed_with_our_key

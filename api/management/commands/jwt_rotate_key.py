@@ -12,7 +12,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework_simplejwt import settings as jwt_settings
 
 from api import clock
-from api.keys import folder_key_rotate, folder_lock, retirement_grace
+from api.keys.folder import folder_lock
+from api.keys.material import retirement_grace
+from api.keys.rotation import folder_key_rotate
 
 
 class Command(BaseCommand):
