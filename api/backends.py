@@ -11,9 +11,9 @@ by kid among the keys it publishes and nowhere else (section 3.10), and refuses 
 key source in its header. Every refusal is a RejectedTokenError with its reason.
 
 A token this process has verified before is not verified again from scratch (the "local" cache,
-this process's memory: config.memory): a client sends the same access token for its whole lifetime, and its signature,
-issuer, audience, algorithm and type cannot have changed. What can change is checked on every
-use: expiry, and whether its key still verifies.
+this process's memory: config.memory): a client sends the same access token for its whole
+lifetime, and its signature, issuer, audience, algorithm and type cannot have changed. What can
+change is checked on every use: expiry, and whether its key still verifies.
 """
 
 import datetime as dt
