@@ -7,22 +7,33 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 
 from accounts import services
 from accounts.flow_recording import mark_flow_failed, record_provider_exchange
 from accounts.sign_in_errors import sign_in_problem
+from config.client_address import client_address
 
 logger = logging.getLogger(__name__)
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """Passwords: allauth's change, set and reset flows all end here."""
+    """Passwords: allauth's change, set and reset flows all end here. Client addresses."""
 
     def set_password(self, user, password: str) -> None:
         """Through the account service, so every other credential of the person ends."""
         services.user_password_set(user=user, password=password, actor=user)
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The project's one rule (config.client_address), for allauth's rate limits, its
+        sessions page and its notifications: allauth's own counts proxies from the right of
+        X-Forwarded-For, whoever the peer is."""
+        address = client_address(request)
+        if not address:
+            raise PermissionDenied("Unable to determine the client's address")
+        return address
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

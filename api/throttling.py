@@ -22,12 +22,11 @@ Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], read when a request is
 settings override reaches them), as "<count>/<period>" with an optional multiplier ("10/15min").
 Counters live in the default cache, so every process counts together; failure counters are
 atomic increments in fixed windows (each key's window offset by its hash, so they do not all
-reset at once). The client address honours TRUSTED_PROXY_COUNT through DRF's NUM_PROXIES; an
-IPv6 client is counted by its /64, which one subscriber usually holds whole.
+reset at once). The client address is config.client_address's (X-Forwarded-For only from
+TRUSTED_PROXIES); an IPv6 client is counted by its /64, which one subscriber usually holds whole.
 """
 
 import hashlib
-import ipaddress
 import math
 import re
 import unicodedata
@@ -42,6 +41,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from api import clock
+from config.client_address import client_network
 
 # The longest username or email the token endpoint accepts (api.views).
 MAX_LOGIN_LENGTH = 254
@@ -72,20 +72,6 @@ def scope_rate(scope: str) -> tuple[int, int] | None:
     return rate_parse(api_settings.DEFAULT_THROTTLE_RATES.get(scope))
 
 
-def client_address(request: Request) -> str:
-    """The client address DRF sees (NUM_PROXIES), an IPv6 one as its /64 network."""
-    ident = BaseThrottle().get_ident(request)
-    try:
-        address = ipaddress.ip_address(ident)
-    except ValueError:
-        return str(ident)
-    if address.version == 6:
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
-
-
 class ApiRateThrottle(SimpleRateThrottle):
     """DRF's sliding-window throttle, its rate read at request time ("10/15min" allowed)."""
 
@@ -96,7 +82,7 @@ class ApiRateThrottle(SimpleRateThrottle):
         return rate_parse(rate) or (None, None)
 
     def get_ident(self, request: Request) -> str:
-        return client_address(request)
+        return client_network(request)
 
 
 class TokenAddressThrottle(ApiRateThrottle):
@@ -184,7 +170,7 @@ class LoginFailures:
         login_ident = digest(login)
         here = FailureCounter.at(
             scope=LOGIN_ADDRESS_SCOPE,
-            ident=digest(login_ident, client_address(request)),
+            ident=digest(login_ident, client_network(request)),
             # With no per-address limit, its window still tells who failed lately.
             rate=here_rate or everywhere_rate,
             now=now,

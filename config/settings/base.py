@@ -175,11 +175,10 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# Client addresses: behind N trusted proxies the client is the Nth address from the right of
-# X-Forwarded-For; anything a client writes further left is ignored, so a forged header can
-# neither hide an address nor reset a rate limit. 0 (no proxy): REMOTE_ADDR only.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# The load balancers and proxies in front (addresses or CIDR ranges, comma-separated): the only
+# peers whose X-Forwarded-For (config.client_address) and X-Forwarded-Proto (gunicorn,
+# config/gunicorn.py) are believed. Empty: every peer is the client, and says nothing of HTTPS.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # Cross-origin API use (a single-page app elsewhere): only the listed origins, only the API,
 # never with cookies: such clients send a bearer token, so session cookies stay same-site.
@@ -286,8 +285,6 @@ REST_FRAMEWORK = {
         # Revoking all of one's tokens, per signed-in user.
         "token_user": env.str("API_TOKEN_RATE_PER_USER", default="20/hour"),
     },
-    # The same trusted-proxy count as allauth: a forged X-Forwarded-For cannot reset a limit.
-    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SIMPLE_JWT = {
