@@ -229,6 +229,12 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="https")
+# Failed passwords at the sign-in and reauthentication forms (accounts.adapters), counted as the
+# token endpoint counts its own (accounts.login_failures): for one login from one address, the
+# main brake; for one login from every address, past which only addresses that have not failed
+# for it may try, so nobody can lock its owner out. They replace allauth's per-login limit.
+SIGN_IN_RATE_PER_ACCOUNT_ADDRESS = env.str("SIGN_IN_RATE_PER_ACCOUNT_ADDRESS", default="10/15min")
+SIGN_IN_RATE_PER_ACCOUNT = env.str("SIGN_IN_RATE_PER_ACCOUNT", default="100/hour")
 
 # Third-party sign-in (allauth socialaccount). Starting a flow is a POST (LOGIN_ON_GET stays off);
 # provider emails count as verified only when the provider says so; provider tokens are never
