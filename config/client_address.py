@@ -57,9 +57,8 @@ def client_address(request: HttpRequest) -> str:
 def client_network(request: HttpRequest) -> str:
     """The client as rate limits count it: its address, an IPv6 one as its /64 network, which one
     subscriber usually holds whole."""
-    address = _address(client_address(request))
-    if address is None:
-        return client_address(request)
-    if address.version == 6:
+    client = client_address(request)
+    address = _address(client)
+    if address is not None and address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+    return client
