@@ -1,28 +1,83 @@
 """allauth adapters: the one place where this project changes allauth's behaviour."""
 
 import logging
+import time
 
 import requests
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 
 from accounts import services
 from accounts.flow_recording import mark_flow_failed, record_provider_exchange
+from accounts.login_failures import FailureLimit, LoginFailures, login_typed, rate_parse
 from accounts.sign_in_errors import sign_in_problem
+from config.client_address import client_address, client_network
 
 logger = logging.getLogger(__name__)
 
+# The web sign-in's failure counters (accounts.login_failures), apart from the token endpoint's.
+SIGN_IN_ADDRESS_SCOPE = "sign_in_account_address"
+SIGN_IN_SCOPE = "sign_in_account"
+
 
 class AccountAdapter(DefaultAccountAdapter):
-    """Passwords: allauth's change, set and reset flows all end here."""
+    """Passwords: allauth's change, set and reset flows all end here, its sign-in and
+    reauthentication count their failures here. Client addresses."""
 
     def set_password(self, user, password: str) -> None:
         """Through the account service, so every other credential of the person ends."""
         services.user_password_set(user=user, password=password, actor=user)
+
+    def pre_authenticate(self, request: HttpRequest, **credentials) -> None:
+        """Refuse a login whose failures from this address reached their limit, or, while it is
+        under attack from everywhere, one this address has failed for lately
+        (accounts.login_failures, as the token endpoint does).
+
+        This replaces allauth's own check, whose limit per login from every address (5 failures
+        in 5 minutes) let anyone lock a person out, the admin too, by typing their email with
+        wrong passwords. allauth's limit on every attempt per address ("login") still applies,
+        and its "login_failed" limit still guards second-factor codes, per person.
+        """
+        now = time.time()
+        failures = self._login_failures(request, credentials, now=now)
+        if failures is not None and failures.refused_until(now) is not None:
+            raise self.validation_error("too_many_login_attempts")
+
+    def authentication_failed(self, request: HttpRequest, **credentials) -> None:
+        """Count the failure for the login, from this address and from every address."""
+        now = time.time()
+        failures = self._login_failures(request, credentials, now=now)
+        if failures is not None:
+            failures.record(now)
+
+    @staticmethod
+    def _login_failures(
+        request: HttpRequest, credentials: dict, *, now: float
+    ) -> LoginFailures | None:
+        return LoginFailures.of(
+            login=login_typed(credentials),
+            address=client_network(request),
+            here=FailureLimit(
+                SIGN_IN_ADDRESS_SCOPE, rate_parse(settings.SIGN_IN_RATE_PER_ACCOUNT_ADDRESS)
+            ),
+            everywhere=FailureLimit(SIGN_IN_SCOPE, rate_parse(settings.SIGN_IN_RATE_PER_ACCOUNT)),
+            now=now,
+        )
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The project's one rule (config.client_address), for allauth's rate limits, its
+        sessions page and its notifications: allauth's own counts proxies from the right of
+        X-Forwarded-For, whoever the peer is."""
+        address = client_address(request)
+        if not address:
+            raise PermissionDenied("Unable to determine the client's address")
+        return address
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

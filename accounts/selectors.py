@@ -1,5 +1,6 @@
 """Reads about people: what the account pages show."""
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,18 @@ def sign_in_method_current(*, request: HttpRequest) -> dict[str, Any] | None:
         name = (provider.app.name if provider.app else "") or provider.name
         return {"method": "provider", "provider": name, "at": record.get("at")}
     return {"method": record.get("method", "unknown"), "at": record.get("at")}
+
+
+def second_factor_used(*, request: HttpRequest, within_seconds: float | None = None) -> bool:
+    """Whether this session's person passed their second factor in it, signing in or
+    reauthenticating (allauth records each authentication in the session), not merely whether
+    they have one; with `within_seconds`, only a use that recent counts. A password never does."""
+    records = get_authentication_records(request, request.user)
+    since = None if within_seconds is None else time.time() - within_seconds
+    return any(
+        record.get("method") == "mfa" and (since is None or record.get("at", 0) >= since)
+        for record in records
+    )
 
 
 def connected_accounts(*, request: HttpRequest, user: User) -> list[ConnectedAccount]:

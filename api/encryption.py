@@ -30,23 +30,26 @@ def is_encrypted(token: str) -> bool:
     return token.count(".") == 4
 
 
-def encryption_key() -> OctKey:
-    """The key; ImproperlyConfigured when there is none (production without JWT_ENCRYPTION_KEY)."""
-    return _key(
-        settings.JWT_ENCRYPTION_KEY,
-        settings.JWT_SIGNING_KEYS_DIR,
-        generate_missing=settings.JWT_GENERATE_MISSING_KEYS,
+def encryption_configured() -> bool:
+    """Whether there is a key: JWT_ENCRYPTION_KEY, or development's own, made on first use.
+    Production without one issues and accepts no encrypted token, and starts all the same unless
+    JWT_ENCRYPT_ACCESS_TOKENS asks for them."""
+    return bool(
+        settings.JWT_ENCRYPTION_KEY
+        or (settings.JWT_GENERATE_MISSING_KEYS and settings.JWT_SIGNING_KEYS_DIR)
     )
 
 
-@functools.cache
-def _key(configured: str, keys_dir: str, *, generate_missing: bool) -> OctKey:
-    if configured:
-        encoded = configured
-    elif generate_missing and keys_dir:
-        encoded = _development_key(Path(keys_dir))
-    else:
+def encryption_key() -> OctKey:
+    """The key; ImproperlyConfigured when there is none (production without JWT_ENCRYPTION_KEY)."""
+    if not encryption_configured():
         raise ImproperlyConfigured("Set JWT_ENCRYPTION_KEY to issue or accept encrypted tokens.")
+    return _key(settings.JWT_ENCRYPTION_KEY, settings.JWT_SIGNING_KEYS_DIR)
+
+
+@functools.cache
+def _key(configured: str, keys_dir: str) -> OctKey:
+    encoded = configured or _development_key(Path(keys_dir))
     try:
         raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
     except ValueError:

@@ -22,7 +22,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from accounts.models import AuditEvent, User
 from accounts.services import audit_event_record
 from api import clock, revocation, sealing
-from api.encryption import token_encrypt
+from api.encryption import encryption_configured, token_encrypt
 from api.exceptions import (
     EmailNotVerifiedError,
     InvalidCredentialsError,
@@ -60,11 +60,12 @@ class TokenPair:
 
 @dataclass(frozen=True)
 class AccessTokenForms:
-    """One access token's claims, as the signed JWT and as the same JWT encrypted."""
+    """One access token's claims, as the signed JWT and as the same JWT encrypted (None without
+    an encryption key)."""
 
     claims: dict[str, Any]
     signed: str
-    encrypted: str
+    encrypted: str | None
 
 
 def access_token_serialize(access: AccessToken) -> str:
@@ -406,7 +407,8 @@ def access_token_forms_issue(
     *, user: Any, name: str = "Signed and encrypted forms"
 ) -> AccessTokenForms:
     """One access token of a new family, in both forms: the signed JWT, and the same JWT
-    encrypted (a nested JWT). Both authenticate; the family shows on the tokens page."""
+    encrypted (a nested JWT) when there is an encryption key. Both authenticate; the family shows
+    on the tokens page."""
     now = clock.now()
     family = TokenFamily(
         user=user, origin=TokenFamily.Origin.SESSION, name=name, created_at=now, expires_at=now
@@ -419,9 +421,8 @@ def access_token_forms_issue(
     revocation.user_marks_keep(user_id=str(user.pk))
     _families_over_limit_revoke(user=user, now=now)
     signed = str(access)
-    return AccessTokenForms(
-        claims=AccessToken(signed).payload, signed=signed, encrypted=token_encrypt(signed=signed)
-    )
+    encrypted = token_encrypt(signed=signed) if encryption_configured() else None
+    return AccessTokenForms(claims=AccessToken(signed).payload, signed=signed, encrypted=encrypted)
 
 
 def note_create(*, owner_id: int, title: str, body: str = "") -> Note:

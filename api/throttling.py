@@ -20,28 +20,21 @@ limit was reached.
 
 Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], read when a request is checked (so a
 settings override reaches them), as "<count>/<period>" with an optional multiplier ("10/15min").
-Counters live in the default cache, so every process counts together; failure counters are
-atomic increments in fixed windows (each key's window offset by its hash, so they do not all
-reset at once). The client address honours TRUSTED_PROXY_COUNT through DRF's NUM_PROXIES; an
-IPv6 client is counted by its /64, which one subscriber usually holds whole.
+Counters live in the default cache, so every process counts together; the failure counters are
+accounts.login_failures', which the web sign-in counts with too (under scopes of its own). The
+client address is config.client_address's (X-Forwarded-For only from
+TRUSTED_PROXIES); an IPv6 client is counted by its /64, which one subscriber usually holds whole.
 """
 
-import hashlib
-import ipaddress
-import math
-import re
-import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
-from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from accounts.login_failures import FailureLimit, LoginFailures, login_typed, rate_parse
 from api import clock
+from config.client_address import client_network
 
 # The longest username or email the token endpoint accepts (api.views).
 MAX_LOGIN_LENGTH = 254
@@ -51,39 +44,10 @@ LOGIN_ADDRESS_SCOPE = "token_account_address"
 LOGIN_SCOPE = "token_account"
 USER_SCOPE = "token_user"
 
-PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-RATE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*", re.IGNORECASE)
-
-
-def rate_parse(rate: str | None) -> tuple[int, int] | None:
-    """A rate as (count, seconds): DRF's "<count>/<period>", the period optionally multiplied
-    ("10/15min" is 10 in 900 seconds)."""
-    if rate is None:
-        return None
-    match = RATE.fullmatch(rate)
-    if match is None:
-        raise ImproperlyConfigured(f"Not a throttle rate: {rate!r} (e.g. '10/15min').")
-    count, multiplier, unit = match.groups()
-    return int(count), int(multiplier or 1) * PERIODS[unit.lower()]
-
 
 def scope_rate(scope: str) -> tuple[int, int] | None:
     """The rate of `scope` now, or None when it is not limited."""
     return rate_parse(api_settings.DEFAULT_THROTTLE_RATES.get(scope))
-
-
-def client_address(request: Request) -> str:
-    """The client address DRF sees (NUM_PROXIES), an IPv6 one as its /64 network."""
-    ident = BaseThrottle().get_ident(request)
-    try:
-        address = ipaddress.ip_address(ident)
-    except ValueError:
-        return str(ident)
-    if address.version == 6:
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
 
 
 class ApiRateThrottle(SimpleRateThrottle):
@@ -96,7 +60,7 @@ class ApiRateThrottle(SimpleRateThrottle):
         return rate_parse(rate) or (None, None)
 
     def get_ident(self, request: Request) -> str:
-        return client_address(request)
+        return client_network(request)
 
 
 class TokenAddressThrottle(ApiRateThrottle):
@@ -119,97 +83,15 @@ class TokenUserThrottle(ApiRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
-def login_typed(data: Any) -> str | None:
-    """The login a token request names (its `username`, else its `email`), stripped,
-    NFKC-normalised and casefolded, so that spellings one account answers to count together;
-    None when there is none (the request is then refused before any password is checked)."""
-    if not isinstance(data, Mapping):
-        return None
-    raw = data["username"] if "username" in data else data.get("email")
-    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-        return None
-    login = str(raw).strip()
-    return unicodedata.normalize("NFKC", login).casefold() or None
-
-
-def digest(*parts: str) -> str:
-    """Short and cache-safe, whatever a login holds."""
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class FailureCounter:
-    """Failures of one key in the fixed window that holds `now`."""
-
-    key: str
-    limit: int
-    ends_at: float
-
-    @classmethod
-    def at(cls, *, scope: str, ident: str, rate: tuple[int, int], now: float) -> "FailureCounter":
-        limit, duration = rate
-        offset = int(ident[:8], 16) % duration
-        window = int((now + offset) // duration)
-        return cls(
-            key=f"throttle_{scope}_{ident}_{window}",
-            limit=limit,
-            ends_at=(window + 1) * duration - offset,
-        )
-
-    def increment(self, now: float) -> None:
-        timeout = math.ceil(self.ends_at - now) + 1
-        if cache.add(self.key, 1, timeout=timeout):
-            return
-        try:
-            cache.incr(self.key)
-        except ValueError:  # expired between the two calls
-            cache.add(self.key, 1, timeout=timeout)
-
-
-@dataclass(frozen=True)
-class LoginFailures:
-    """The failure counters of one login: from this address (`here`), from every address
-    (`everywhere`, when that brake is on)."""
-
-    here: FailureCounter
-    here_limited: bool
-    everywhere: FailureCounter | None
-
-    @classmethod
-    def of(cls, request: Request, now: float) -> "LoginFailures | None":
-        login = login_typed(request.data)
-        here_rate, everywhere_rate = scope_rate(LOGIN_ADDRESS_SCOPE), scope_rate(LOGIN_SCOPE)
-        if login is None or (here_rate is None and everywhere_rate is None):
-            return None
-        login_ident = digest(login)
-        here = FailureCounter.at(
-            scope=LOGIN_ADDRESS_SCOPE,
-            ident=digest(login_ident, client_address(request)),
-            # With no per-address limit, its window still tells who failed lately.
-            rate=here_rate or everywhere_rate,
-            now=now,
-        )
-        everywhere = None
-        if everywhere_rate is not None:
-            everywhere = FailureCounter.at(
-                scope=LOGIN_SCOPE, ident=login_ident, rate=everywhere_rate, now=now
-            )
-        return cls(here=here, here_limited=here_rate is not None, everywhere=everywhere)
-
-    def counters(self) -> list[FailureCounter]:
-        return [self.here, *([self.everywhere] if self.everywhere else [])]
-
-    def refused_until(self, now: float) -> float | None:
-        """When this address may try this login again, or None if it may now."""
-        counts = cache.get_many([counter.key for counter in self.counters()])
-        failed_here = counts.get(self.here.key, 0)
-        if self.here_limited and failed_here >= self.here.limit:
-            return self.here.ends_at
-        everywhere = self.everywhere
-        if everywhere and failed_here and counts.get(everywhere.key, 0) >= everywhere.limit:
-            # Under attack: an address that failed lately waits; a new one may still try.
-            return min(self.here.ends_at, everywhere.ends_at)
-        return None
+def login_failures(request: Request, now: float) -> LoginFailures | None:
+    """The failure counters of the login a token request names, from its client's network."""
+    return LoginFailures.of(
+        login=login_typed(request.data),
+        address=client_network(request),
+        here=FailureLimit(LOGIN_ADDRESS_SCOPE, scope_rate(LOGIN_ADDRESS_SCOPE)),
+        everywhere=FailureLimit(LOGIN_SCOPE, scope_rate(LOGIN_SCOPE)),
+        now=now,
+    )
 
 
 class TokenLoginThrottle(BaseThrottle):
@@ -219,7 +101,7 @@ class TokenLoginThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: Any) -> bool:
         self.now = clock.now().timestamp()
-        failures = LoginFailures.of(request, self.now)
+        failures = login_failures(request, self.now)
         self.until = failures.refused_until(self.now) if failures else None
         return self.until is None
 
@@ -231,7 +113,6 @@ def login_failure_record(*, request: Request) -> None:
     """Count a wrong password (or unknown login) for the login `request` names, from its address
     and from every address; the obtain view calls this on InvalidCredentialsError."""
     now = clock.now().timestamp()
-    failures = LoginFailures.of(request, now)
+    failures = login_failures(request, now)
     if failures is not None:
-        for counter in failures.counters():
-            counter.increment(now)
+        failures.record(now)

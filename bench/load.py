@@ -380,6 +380,8 @@ def server_env(
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
+        # The benchmark's client plays the TLS-terminating load balancer (X-Forwarded-Proto).
+        "TRUSTED_PROXIES": "127.0.0.1",
         "WEB_CONCURRENCY": str(workers),
         "GUNICORN_THREADS": str(threads),
     }

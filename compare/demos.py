@@ -115,14 +115,14 @@ class Claim:
 @dataclass(frozen=True)
 class JwtFacts:
     token: str
-    encrypted: str
+    encrypted: str | None
     header: list[Claim]
     claims: list[Claim]
     payload: dict[str, Any]
     algorithm: str
     kid: str
     bytes: int
-    encrypted_bytes: int
+    encrypted_bytes: int | None
     expires_in_seconds: int
     public_jwk: dict[str, Any] | None
 
@@ -170,7 +170,7 @@ def jwt_facts(*, request: HttpRequest) -> JwtFacts:
         algorithm=header["alg"],
         kid=header.get("kid", ""),
         bytes=len(token.encode()),
-        encrypted_bytes=len(held["encrypted"].encode()),
+        encrypted_bytes=len(held["encrypted"].encode()) if held["encrypted"] else None,
         expires_in_seconds=max(0, int(payload["exp"] - clock.now().timestamp())),
         public_jwk=jwks.get(header.get("kid")),
     )

@@ -3,22 +3,17 @@
 from functools import wraps
 from urllib.parse import urlencode
 
-from allauth.account.authentication import get_authentication_records
 from allauth.account.decorators import secure_admin_login
 from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from accounts.selectors import second_factor_used
+
 
 def has_second_factor(user) -> bool:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
-
-
-def used_second_factor(request) -> bool:
-    """Whether this session passed the second factor (allauth records how it authenticated)."""
-    records = get_authentication_records(request, request.user)
-    return any(record.get("method") == "mfa" for record in records)
 
 
 class AdminSite(admin.AdminSite):
@@ -50,7 +45,7 @@ class AdminSite(admin.AdminSite):
                 )
                 query = urlencode({"next": request.get_full_path()})
                 return redirect(f"{reverse('mfa_activate_totp')}?{query}")
-            if user.is_active and user.is_staff and not used_second_factor(request):
+            if user.is_active and user.is_staff and not second_factor_used(request=request):
                 query = urlencode({"next": request.get_full_path()})
                 return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
             return inner(request, *args, **kwargs)

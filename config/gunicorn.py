@@ -29,8 +29,11 @@ max_requests_jitter = 10_000
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
-# The load balancers allowed to say a request came over HTTPS (X-Forwarded-Proto).
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The load balancers (TRUSTED_PROXIES, the list Django reads too: addresses or CIDR ranges) are
+# the only peers whose X-Forwarded-Proto makes a request HTTPS (wsgi.url_scheme, which Django's
+# request.is_secure() reads); any other peer's is ignored. Empty: none.
+forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "")
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 
 
 def post_worker_init(worker) -> None:

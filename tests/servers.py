@@ -170,8 +170,9 @@ def production_env_prepared(
     tmp_path_factory, *, database_url: str, redis_url: str, **extra: str
 ) -> dict[str, str]:
     """The environment of production servers on `database_url` and `redis_url` (with `extra`),
-    answering to HOST, rate limits out of the way; its signing key made, its database migrated
-    and its static files collected, as a deployment does before the servers start."""
+    answering to HOST behind a load balancer on 127.0.0.1 (where the tests' clients are), rate
+    limits out of the way; its signing key made, its database migrated and its static files
+    collected, as a deployment does before the servers start."""
     env = {
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DATABASE_URL": database_url,
@@ -180,6 +181,7 @@ def production_env_prepared(
         "DJANGO_ALLOWED_HOSTS": HOST,
         "JWT_SIGNING_KEYS_DIR": str(tmp_path_factory.mktemp("jwt-keys")),
         "DJANGO_STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
+        "TRUSTED_PROXIES": "127.0.0.1",
         # Tests race many grants on purpose; the rate limits have tests of their own.
         "API_TOKEN_RATE_PER_ADDRESS": "100000/min",
         "API_TOKEN_RATE_PER_ACCOUNT": "100000/min",

@@ -11,7 +11,8 @@ Differences from startproject, each only because the benchmark needs it (marked 
 DEBUG off; SECRET_KEY and ALLOWED_HOSTS from the environment; DATABASES from DATABASE_URL
 (django-environ) with the project's production CONN_MAX_AGE and CONN_HEALTH_CHECKS; CACHES on
 Django's stock Redis backend at REDIS_URL, and sessions in that cache (as the project keeps
-them in Redis); SECURE_PROXY_SSL_HEADER as the project's (the bench sends X-Forwarded-Proto);
+them in Redis); SECURE_PROXY_SSL_HEADER, as a developer would set it behind a TLS-terminating
+balancer (the bench sends X-Forwarded-Proto);
 an access-token lifetime longer than a run; the two apps above and their four views (urls.py).
 
 For more information on this file, see

@@ -175,11 +175,10 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# Client addresses: behind N trusted proxies the client is the Nth address from the right of
-# X-Forwarded-For; anything a client writes further left is ignored, so a forged header can
-# neither hide an address nor reset a rate limit. 0 (no proxy): REMOTE_ADDR only.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# The load balancers and proxies in front (addresses or CIDR ranges, comma-separated): the only
+# peers whose X-Forwarded-For (config.client_address) and X-Forwarded-Proto (gunicorn,
+# config/gunicorn.py) are believed. Empty: every peer is the client, and says nothing of HTTPS.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # Cross-origin API use (a single-page app elsewhere): only the listed origins, only the API,
 # never with cookies: such clients send a bearer token, so session cookies stay same-site.
@@ -230,6 +229,12 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="https")
+# Failed passwords at the sign-in and reauthentication forms (accounts.adapters), counted as the
+# token endpoint counts its own (accounts.login_failures): for one login from one address, the
+# main brake; for one login from every address, past which only addresses that have not failed
+# for it may try, so nobody can lock its owner out. They replace allauth's per-login limit.
+SIGN_IN_RATE_PER_ACCOUNT_ADDRESS = env.str("SIGN_IN_RATE_PER_ACCOUNT_ADDRESS", default="10/15min")
+SIGN_IN_RATE_PER_ACCOUNT = env.str("SIGN_IN_RATE_PER_ACCOUNT", default="100/hour")
 
 # Third-party sign-in (allauth socialaccount). Starting a flow is a POST (LOGIN_ON_GET stays off);
 # provider emails count as verified only when the provider says so; provider tokens are never
@@ -286,8 +291,6 @@ REST_FRAMEWORK = {
         # Revoking all of one's tokens, per signed-in user.
         "token_user": env.str("API_TOKEN_RATE_PER_USER", default="20/hour"),
     },
-    # The same trusted-proxy count as allauth: a forged X-Forwarded-For cannot reset a limit.
-    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SIMPLE_JWT = {

@@ -36,8 +36,9 @@ CACHES = cache_aliases(
 )
 SESSION_ENGINE = "config.sessions"
 
-# HTTPS everywhere; the load balancer terminates TLS and says so in X-Forwarded-Proto.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS everywhere; the load balancer terminates TLS and says so in X-Forwarded-Proto, which
+# gunicorn believes from TRUSTED_PROXIES only (config/gunicorn.py). No SECURE_PROXY_SSL_HEADER:
+# Django would believe the header from any client that reaches the app server directly.
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)

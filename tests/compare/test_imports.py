@@ -1,4 +1,5 @@
-"""compare/ calls the API's, Django's and allauth's public functions, never a test client.
+"""compare/ calls the API's, Django's and allauth's public functions, never a test client; and
+the apps depend one way (compare -> api -> accounts -> config).
 
 Every module of the package is found with pkgutil and its imports are read with ast: none may
 import django.test (a third-party package may, as simplejwt's settings import django.test.signals,
@@ -11,17 +12,22 @@ import importlib.util
 import pkgutil
 from pathlib import Path
 
+import accounts
 import compare
 
 
-def compare_modules() -> dict[str, Path]:
-    found = {compare.__name__: Path(compare.__file__)}
-    for module in pkgutil.walk_packages(compare.__path__, prefix=f"{compare.__name__}."):
+def package_modules(package) -> dict[str, Path]:
+    found = {package.__name__: Path(package.__file__)}
+    for module in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
         spec = importlib.util.find_spec(module.name)
         assert spec is not None
         assert spec.origin is not None
         found[module.name] = Path(spec.origin)
     return found
+
+
+def compare_modules() -> dict[str, Path]:
+    return package_modules(compare)
 
 
 def is_django_test(name: str) -> bool:
@@ -77,3 +83,26 @@ def test_no_module_of_compare_imports_django_test():
     assert offenders == {}
     for name in modules:
         importlib.import_module(name)  # each one imports cleanly
+
+
+def top_level_imports(source: str) -> set[str]:
+    """The top-level packages `source` imports by name."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_accounts_imports_neither_api_nor_compare():
+    """What the web sign-in shares with the token endpoint (the failure counters, the client
+    address) lives in accounts or config."""
+    offenders = {
+        name: sorted(imports & {"api", "compare"})
+        for name, path in package_modules(accounts).items()
+        if (imports := top_level_imports(path.read_text())) & {"api", "compare"}
+    }
+
+    assert offenders == {}

@@ -7,6 +7,7 @@ import pytest
 from allauth.usersessions.models import UserSession
 from django.contrib.sessions.models import Session
 
+from api.keys import jwks_document
 from api.models import Note
 from tests.compare.test_demos import TAMPER_REFUSALS
 
@@ -141,3 +142,22 @@ def test_measuring_is_limited_to_once_in_a_few_seconds_per_person(signed_in):
 
     assert again.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert "You measured a moment ago" in again.content.decode()
+
+
+def test_without_an_encryption_key_the_page_says_the_encrypted_form_is_not_configured(
+    signed_in, settings
+):
+    """Production without JWT_ENCRYPTION_KEY (encrypted tokens are optional, so start-up does not
+    need it): the page and its demonstrations still answer, the encrypted form saying why not."""
+    jwks_document()  # the signing key exists, as production's is provisioned
+    settings.JWT_ENCRYPTION_KEY = ""
+    settings.JWT_GENERATE_MISSING_KEYS = False
+
+    page = signed_in.get("/compare/")
+    revocation = signed_in.post("/compare/demo/token-revocation/", {"revoke": "yes"})
+
+    assert page.status_code == HTTPStatus.OK
+    forms = page.content.decode().split('data-testid="encrypted-forms"')[1].split("</td>")[0]
+    assert "not configured here" in forms
+    assert "JWT_ENCRYPTION_KEY" in forms
+    assert revocation.status_code == HTTPStatus.OK
