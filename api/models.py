@@ -34,7 +34,7 @@ class TokenFamily(models.Model):
         REUSED = "reused", "A spent refresh token was used again"
         PASSWORD_CHANGED = "password_changed", "The password changed"
         DEACTIVATED = "deactivated", "The account was deactivated"
-        LIMIT = "limit", "Too many live tokens: the oldest goes"
+        LIMIT = "limit", "Evicted: a newer sign-in took its place (too many live tokens)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -64,6 +64,10 @@ class TokenFamily(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=20, choices=RevokeReason.choices, blank=True)
+    # The newer family whose sign-in evicted this one (revoked_reason LIMIT).
+    evicted_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = TokenFamilyQuerySet.as_manager()
 
@@ -95,6 +99,8 @@ class RevocationMark(models.Model):
     subject = models.CharField(max_length=64, help_text="The jti, family id or user id.")
     # Whose token the mark refuses: the cache keeps a person's marks together (api.revocation).
     user_id = models.CharField(max_length=64, db_index=True)
+    # A family mark's reason when its tokens answer a code of their own (token_evicted).
+    evicted = models.BooleanField(default=False)
     # User marks: tokens issued before this second (Unix time) are refused.
     not_before = models.BigIntegerField(null=True, blank=True)
     # No token the mark can refuse lives past this; `manage.py tokens_prune` deletes it then.

@@ -32,8 +32,9 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
         for family in pair.displaced:
             messages.warning(
                 request,
-                f"“{family.name or 'API token'}” was revoked: at most "
-                f"{settings.API_MAX_LIVE_TOKEN_FAMILIES} of your tokens stay live, the newest.",
+                f"“{family.name or 'API token'}” was revoked to make room: at most "
+                f"{settings.API_MAX_LIVE_TOKEN_FAMILIES} of your tokens stay live, the most "
+                "recently used.",
             )
         form = TokenCreateForm()
     now = clock.now()

@@ -63,8 +63,10 @@ def used_key(family_id: str) -> str:
     return f"api:used:fid:{family_id}"
 
 
-# What a mark's value is in the cache: present means revoked.
+# A mark's value in the cache: present means refused; a family mark says why.
 REVOKED = 1
+EVICTED = 2
+FAMILY_REJECTIONS = {REVOKED: Rejection.REVOKED, EVICTED: Rejection.EVICTED}
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,12 @@ class AccessCheck:
 
     rejection: Rejection | None
     record_use: bool
+
+
+def family_rejection(family: Any) -> Rejection:
+    """What a revoked family's tokens answer (None: a family that no longer exists)."""
+    evicted = family is not None and family.revoked_reason == family.RevokeReason.LIMIT
+    return Rejection.EVICTED if evicted else Rejection.REVOKED
 
 
 def mark_lifetime() -> int:
@@ -84,23 +92,27 @@ def mark_lifetime() -> int:
 def access_token_check(*, claims: dict[str, Any]) -> AccessCheck:
     """Revoked or not, and whether the family's last-used time is due (then it is recorded as
     taken: the caller writes it). For a token being used; to look without using it, call
-    `access_token_revoked`."""
-    revoked = access_token_revoked(claims=claims)
+    `access_token_rejection`."""
+    rejection = access_token_rejection(claims=claims)
     return AccessCheck(
-        rejection=Rejection.REVOKED if revoked else None,
-        record_use=not revoked and _family_use_due(claims["fid"]),
+        rejection=rejection,
+        record_use=rejection is None and _family_use_due(claims["fid"]),
     )
 
 
-def access_token_revoked(*, claims: dict[str, Any]) -> bool:
-    """Whether a mark refuses the verified token `claims` describe: one MGET."""
+def access_token_rejection(*, claims: dict[str, Any]) -> Rejection | None:
+    """Why a mark refuses the verified token `claims` describe, if one does: one MGET."""
     jti, family_id, user_id = claims["jti"], claims["fid"], str(claims["sub"])
     keys = [jti_key(user_id, jti), family_key(user_id, family_id), user_key(user_id)]
     found = cache.get_many(keys)
     if keys[2] not in found:
         found = _marks_from_database(jti=jti, family_id=family_id, user_id=user_id)
         user_marks_restore(user_id=user_id)
-    return keys[0] in found or keys[1] in found or claims["iat"] < found.get(keys[2], 0)
+    if keys[1] in found:
+        return FAMILY_REJECTIONS.get(found[keys[1]], Rejection.REVOKED)
+    if keys[0] in found or claims["iat"] < found.get(keys[2], 0):
+        return Rejection.REVOKED
+    return None
 
 
 def _marks_from_database(*, jti: str, family_id: str, user_id: str) -> dict[str, int]:
@@ -108,8 +120,20 @@ def _marks_from_database(*, jti: str, family_id: str, user_id: str) -> dict[str,
         kind=RevocationMark.Kind.FAMILY, subject=family_id
     )
     subjects |= Q(kind=RevocationMark.Kind.USER, subject=user_id)
-    rows = RevocationMark.objects.filter(subjects).values_list("kind", "subject", "not_before")
-    return {_mark_key(kind, user_id, subject): nb or REVOKED for kind, subject, nb in rows}
+    rows = RevocationMark.objects.filter(subjects)
+    return {
+        _mark_key(kind, user_id, subject): _mark_value(kind, not_before, evicted)
+        for kind, subject, not_before, evicted in rows.values_list(*MARK_FIELDS)
+    }
+
+
+MARK_FIELDS = ("kind", "subject", "not_before", "evicted")
+
+
+def _mark_value(kind: str, not_before: int | None, evicted: bool) -> int:
+    if kind == RevocationMark.Kind.USER:
+        return not_before or 0
+    return EVICTED if evicted else REVOKED
 
 
 def _mark_key(kind: str, user_id: str, subject: str) -> str:
@@ -127,11 +151,11 @@ def user_marks_restore(*, user_id: str) -> int:
     rows = RevocationMark.objects.filter(user_id=user_id, expires_at__gt=clock.now())
     not_before = 0
     restored = {}
-    for kind, subject, nb in rows.values_list("kind", "subject", "not_before"):
+    for kind, subject, nb, evicted in rows.values_list(*MARK_FIELDS):
         if kind == RevocationMark.Kind.USER:
             not_before = nb or 0
         else:
-            restored[_mark_key(kind, user_id, subject)] = REVOKED
+            restored[_mark_key(kind, user_id, subject)] = _mark_value(kind, nb, evicted)
     # Each mark lives as long as the longest a mark may: longer only refuses expired tokens.
     cache.set_many(restored, timeout=mark_lifetime())
     cache.add(user_key(user_id), not_before, timeout=mark_lifetime())
@@ -168,8 +192,11 @@ def access_token_mark_revoked(*, user_id: str, jti: str, expires_at: int, now: d
         transaction.on_commit(lambda: cache.set(key, REVOKED, timeout=remaining))
 
 
-def families_mark_revoked(*, families: Iterable[tuple[str, str]], now: dt.datetime) -> None:
-    """Mark every (user id, family id) of `families` revoked."""
+def families_mark_revoked(
+    *, families: Iterable[tuple[str, str]], now: dt.datetime, evicted: bool = False
+) -> None:
+    """Mark every (user id, family id) of `families` revoked (`evicted`: to make room for a newer
+    sign-in, which their tokens' refusal says)."""
     families = list(families)
     if not families:
         return
@@ -177,13 +204,17 @@ def families_mark_revoked(*, families: Iterable[tuple[str, str]], now: dt.dateti
     RevocationMark.objects.bulk_create(
         [
             RevocationMark(
-                kind=RevocationMark.Kind.FAMILY, subject=fid, user_id=uid, expires_at=expires_at
+                kind=RevocationMark.Kind.FAMILY,
+                subject=fid,
+                user_id=uid,
+                evicted=evicted,
+                expires_at=expires_at,
             )
             for uid, fid in families
         ],
         ignore_conflicts=True,
     )
-    marks = {family_key(uid, fid): REVOKED for uid, fid in families}
+    marks = {family_key(uid, fid): EVICTED if evicted else REVOKED for uid, fid in families}
     transaction.on_commit(lambda: cache.set_many(marks, timeout=mark_lifetime()))
 
 

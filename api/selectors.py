@@ -34,12 +34,13 @@ def token_verdict(*, token: str) -> TokenVerdict:
         verified = AnyToken(signed)
         if verified.kind == "access":
             # Looked at, not used: its family's "last used" time stays as it is.
-            if revocation.access_token_revoked(claims=verified.payload):
-                raise RejectedTokenError(Rejection.REVOKED)
+            rejection = revocation.access_token_rejection(claims=verified.payload)
+            if rejection is not None:
+                raise RejectedTokenError(rejection)
         else:
             family = TokenFamily.objects.filter(pk=verified.family_id).first()
             if family is None or family.revoked_at is not None:
-                raise RejectedTokenError(Rejection.REVOKED)
+                raise RejectedTokenError(revocation.family_rejection(family))
             if family.current_jti != verified.jti:
                 raise RejectedTokenError(Rejection.REFRESH_SPENT)
     except RejectedTokenError as error:
@@ -53,7 +54,9 @@ def token_verdict(*, token: str) -> TokenVerdict:
 
 def token_families_for_page(*, user_id: int) -> list[TokenFamily]:
     """The person's newest token families, for the tokens page."""
-    return list(TokenFamily.objects.for_user(user_id)[:TOKENS_PAGE_LIMIT])
+    return list(
+        TokenFamily.objects.for_user(user_id).select_related("evicted_by")[:TOKENS_PAGE_LIMIT]
+    )
 
 
 def token_family_get(*, user_id: int, family_id: Any) -> TokenFamily:

@@ -15,6 +15,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.utils import datetime_from_epoch
@@ -45,7 +46,7 @@ class TokenPair:
     access_expires_at: dt.datetime
     refresh_expires_at: dt.datetime
     family: TokenFamily
-    # The person's oldest families, revoked to keep API_MAX_LIVE_TOKEN_FAMILIES live.
+    # The person's least recently used families, evicted to keep API_MAX_LIVE_TOKEN_FAMILIES.
     displaced: tuple[TokenFamily, ...] = ()
 
     @property
@@ -88,17 +89,25 @@ def _pair(
     )
 
 
-def _families_over_limit_revoke(*, user: Any, now: dt.datetime) -> tuple[TokenFamily, ...]:
-    """Revoke the person's oldest live families past API_MAX_LIVE_TOKEN_FAMILIES (the newest
-    stay); call with the user's row locked, after adding the new family."""
+def _families_over_limit_evict(*, family: TokenFamily, now: dt.datetime) -> tuple[TokenFamily, ...]:
+    """Revoke the person's least recently used live families past API_MAX_LIVE_TOKEN_FAMILIES,
+    to make room for `family` (just made): a family never used counts as used when it was made,
+    so a phone used a minute ago stays while twenty scripts' forgotten tokens go. Their tokens
+    answer `token_evicted`, and the tokens page says which sign-in took their place. Call with
+    the user's row locked, after adding `family`."""
     over = tuple(
-        TokenFamily.objects.for_user(user.pk)
+        TokenFamily.objects.for_user(family.user_id)
         .live(now=now)
+        .exclude(pk=family.pk)
         .select_related("user")
-        .order_by("-created_at")[settings.API_MAX_LIVE_TOKEN_FAMILIES :]
+        .order_by(Coalesce("last_used_at", "created_at").desc(), "-created_at")[
+            settings.API_MAX_LIVE_TOKEN_FAMILIES - 1 :
+        ]
     )
-    for family in over:
-        token_family_revoke(family=family, reason=TokenFamily.RevokeReason.LIMIT)
+    for evicted in over:
+        token_family_revoke(
+            family=evicted, reason=TokenFamily.RevokeReason.LIMIT, evicted_by=family
+        )
     return over
 
 
@@ -155,7 +164,7 @@ def token_pair_issue(*, user: Any, origin: str, name: str = "") -> TokenPair:
         actor=user,
         detail={"family": family.id.hex, "origin": origin, "name": name},
     )
-    return _pair(refresh, family, _families_over_limit_revoke(user=user, now=now))
+    return _pair(refresh, family, _families_over_limit_evict(family=family, now=now))
 
 
 def _successor_seal(*, pair: TokenPair, spent: str) -> bytes:
@@ -254,7 +263,7 @@ def _token_pair_refresh_locked(
     )
     now = clock.now()
     if family is None or family.revoked_at is not None:
-        return None, Rejection.REVOKED
+        return None, revocation.family_rejection(family)
     replay = None
     if family.current_jti != token.jti:
         replay = _successor_from_window(family=family, token=token, spent=spent, now=now)
@@ -328,20 +337,27 @@ def token_revoke(*, token: str) -> None:
 
 
 @transaction.atomic
-def token_family_revoke(*, family: TokenFamily, reason: str, actor: Any = None) -> None:
-    """Revoke every token of `family`, at once in every process. A revocation someone asked for
-    (`actor`: the person, an admin) goes to the audit log; reuse detection records its own."""
+def token_family_revoke(
+    *, family: TokenFamily, reason: str, actor: Any = None, evicted_by: TokenFamily | None = None
+) -> None:
+    """Revoke every token of `family`, at once in every process (`evicted_by`: the newer family
+    it made room for). A revocation someone asked for (`actor`: the person, an admin) or an
+    eviction goes to the audit log; reuse detection records its own."""
     now = clock.now()
     TokenFamily.objects.filter(pk=family.pk, revoked_at__isnull=True).update(
-        revoked_at=now, revoked_reason=reason
+        revoked_at=now, revoked_reason=reason, evicted_by=evicted_by
     )
-    revocation.families_mark_revoked(families=[(str(family.user_id), family.id.hex)], now=now)
+    revocation.families_mark_revoked(
+        families=[(str(family.user_id), family.id.hex)],
+        now=now,
+        evicted=reason == TokenFamily.RevokeReason.LIMIT,
+    )
     if reason != TokenFamily.RevokeReason.REUSED:
+        detail = {"kind": "family", "family": family.id.hex, "reason": reason}
+        if evicted_by is not None:
+            detail["evicted_by"] = evicted_by.id.hex
         audit_event_record(
-            action=AuditEvent.Action.TOKEN_REVOKED,
-            subject=family.user,
-            actor=actor,
-            detail={"kind": "family", "family": family.id.hex, "reason": reason},
+            action=AuditEvent.Action.TOKEN_REVOKED, subject=family.user, actor=actor, detail=detail
         )
 
 
@@ -419,7 +435,7 @@ def access_token_forms_issue(
     User.objects.select_for_update().filter(pk=user.pk).first()
     family.save(force_insert=True)
     revocation.user_marks_keep(user_id=str(user.pk))
-    _families_over_limit_revoke(user=user, now=now)
+    _families_over_limit_evict(family=family, now=now)
     signed = str(access)
     encrypted = token_encrypt(signed=signed) if encryption_configured() else None
     return AccessTokenForms(claims=AccessToken(signed).payload, signed=signed, encrypted=encrypted)

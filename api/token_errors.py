@@ -28,6 +28,7 @@ class Rejection(StrEnum):
     CLAIMS_INVALID = "token_claims_invalid"
     TYPE_INVALID = "token_type_invalid"
     REVOKED = "token_revoked"
+    EVICTED = "token_evicted"
     REFRESH_REUSED = "refresh_token_reused"
     REFRESH_SPENT = "refresh_token_spent"
     USER_INACTIVE = "user_inactive"
@@ -57,6 +58,9 @@ MESSAGES = {
     Rejection.CLAIMS_INVALID: ("The token lacks a required claim or has one of the wrong type."),
     Rejection.TYPE_INVALID: "This kind of token cannot be used here.",
     Rejection.REVOKED: "The token has been revoked.",
+    Rejection.EVICTED: (
+        "The token was revoked to make room for a newer sign-in: too many live tokens."
+    ),
     Rejection.REFRESH_REUSED: (
         "This refresh token was already used, so every token of its family is now revoked."
     ),

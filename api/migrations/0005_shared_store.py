@@ -1,6 +1,7 @@
 """Revocation marks name their person (the cache keeps a person's marks under one hash tag), and
 the refresh reuse window's successor pair moves from the cache to the family's row, sealed."""
 
+import django.db.models.deletion
 from django.db import migrations, models
 
 
@@ -30,6 +31,38 @@ class Migration(migrations.Migration):
             preserve_default=False,
         ),
         migrations.RunPython(marks_owners_fill, migrations.RunPython.noop),
+        migrations.AddField(
+            model_name="revocationmark",
+            name="evicted",
+            field=models.BooleanField(default=False),
+        ),
+        migrations.AlterField(
+            model_name="tokenfamily",
+            name="revoked_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("revoked", "Revoked"),
+                    ("revoked_all", "Revoked with all the others"),
+                    ("reused", "A spent refresh token was used again"),
+                    ("password_changed", "The password changed"),
+                    ("deactivated", "The account was deactivated"),
+                    ("limit", "Evicted: a newer sign-in took its place (too many live tokens)"),
+                ],
+                max_length=20,
+            ),
+        ),
+        migrations.AddField(
+            model_name="tokenfamily",
+            name="evicted_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="api.tokenfamily",
+            ),
+        ),
         migrations.AddField(
             model_name="tokenfamily",
             name="successor_sealed",

@@ -4,6 +4,7 @@ import re
 from http import HTTPStatus
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from api.models import TokenFamily
@@ -160,24 +161,53 @@ def test_the_navigation_links_to_the_page(signed_in):
     assert 'href="/api/docs/"' in html
 
 
-def test_past_the_limit_the_oldest_live_token_is_revoked_and_the_page_says_so(
+def test_past_the_limit_the_least_recently_used_token_is_evicted_and_the_page_says_so(
     signed_in, user, settings, api_client
 ):
+    """The review's case: a person's "phone" token, used a moment ago, survives a burst of new
+    grants; the forgotten ones go, answer `token_evicted`, and the page names the sign-in that
+    took their place."""
     settings.API_MAX_LIVE_TOKEN_FAMILIES = 3
-    oldest, *kept = (
-        token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION, name=f"t{n}")
-        for n in range(3)
+    phone, forgotten, _recent = (
+        token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION, name=name)
+        for name in ("phone", "forgotten", "recent")
     )
+    assert api_client.get("/api/me/", **bearer(phone.access)).status_code == HTTPStatus.OK
 
     html = signed_in.post(PAGE, {"name": "the fourth"}, follow=True).content.decode()
 
-    assert "“t0” was revoked: at most 3 of your tokens stay live" in html
+    assert "“forgotten” was revoked to make room: at most 3 of your tokens stay live" in html
     live = TokenFamily.objects.filter(user=user, revoked_at__isnull=True)
-    assert sorted(live.values_list("name", flat=True)) == ["t1", "t2", "the fourth"]
-    assert TokenFamily.objects.get(name="t0").revoked_reason == TokenFamily.RevokeReason.LIMIT
-    me = [api_client.get("/api/me/", **bearer(pair.access)) for pair in (oldest, *kept)]
-    assert [answer.status_code for answer in me] == [
-        HTTPStatus.UNAUTHORIZED,
-        HTTPStatus.OK,
-        HTTPStatus.OK,
-    ]
+    assert sorted(live.values_list("name", flat=True)) == ["phone", "recent", "the fourth"]
+    evicted = TokenFamily.objects.get(name="forgotten")
+    assert evicted.revoked_reason == TokenFamily.RevokeReason.LIMIT
+    assert evicted.evicted_by.name == "the fourth"
+    refused = api_client.get("/api/me/", **bearer(forgotten.access))
+    assert refused.status_code == HTTPStatus.UNAUTHORIZED
+    assert refused.json()["error"]["code"] == "token_evicted"
+    refresh = api_client.post("/api/auth/token/refresh/", {"refresh": forgotten.refresh})
+    assert refresh.json()["error"]["code"] == "token_evicted"
+    assert api_client.get("/api/me/", **bearer(phone.access)).status_code == HTTPStatus.OK
+    page = signed_in.get(PAGE).content.decode()
+    assert "Evicted by “the fourth”" in page
+
+
+def test_an_evicted_familys_code_survives_a_cache_that_lost_its_marks(user, settings, api_client):
+    settings.API_MAX_LIVE_TOKEN_FAMILIES = 1
+    first = token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION, name="first")
+    token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION, name="second")
+    cache.clear()
+
+    refused = api_client.get("/api/me/", **bearer(first.access))
+
+    assert refused.json()["error"]["code"] == "token_evicted"
+
+
+def test_a_window_answer_is_shown_on_the_page(signed_in, user, api_client):
+    pair = token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION, name="cli")
+    for _ in range(2):
+        api_client.post("/api/auth/token/refresh/", {"refresh": pair.refresh})
+
+    page = signed_in.get(PAGE).content.decode()
+
+    assert "answered from the reuse window" in page

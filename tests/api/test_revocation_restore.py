@@ -67,11 +67,11 @@ def test_the_marks_are_copied_back_once_then_read_from_the_cache(
     claims = {"jti": "j", "fid": pair.family.id.hex, "sub": str(user.pk), "iat": 0}
 
     with django_assert_num_queries(2):  # this token's marks, then the person's live marks
-        first = revocation.access_token_revoked(claims=claims)
+        first = revocation.access_token_rejection(claims=claims)
     with django_assert_num_queries(0):
-        again = revocation.access_token_revoked(claims=claims)
+        again = revocation.access_token_rejection(claims=claims)
 
-    assert (first, again) == (True, True)
+    assert (first, again) == (revocation.Rejection.REVOKED, revocation.Rejection.REVOKED)
 
 
 def test_a_restore_never_writes_over_a_newer_revoke_all(user):

@@ -102,8 +102,8 @@ def test_a_request_that_fails_after_its_writes_leaves_no_trace_in_redis(
     monkeypatch.undo()
     assert api_client.get(ME, **bearer(older.access)).status_code == HTTPStatus.OK
     assert (
-        revocation.access_token_revoked(
+        revocation.access_token_rejection(
             claims={"jti": "x", "fid": older.family.id.hex, "sub": str(user.pk), "iat": 0}
         )
-        is False
+        is None
     )
