@@ -6,6 +6,7 @@ the token, their timings, the scopes, PKCE. A person with no record gets `flow=N
 then teaches from the protocol alone.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +50,9 @@ class StepTiming:
 
 @dataclass(frozen=True)
 class ApiCall:
-    """One recorded call of step 7: the request line, its masked credential, what came back."""
+    """One recorded call of step 7: the request line, its answer's status and field names."""
 
     request: str
-    authorization: str
     status: int | None
     fields: list[str]
 
@@ -63,7 +63,7 @@ class FlowFacts:
 
     provider_id: str
     provider_name: str
-    completed_at: Any
+    completed_at: dt.datetime
     duration_ms: float
     emulated: bool
     steps: list[StepTiming]
@@ -72,8 +72,6 @@ class FlowFacts:
     registered_in: str | None
     authorization_endpoint: str | None
     redirect_uri: str | None
-    callback: str | None
-    state: str | None
     scopes_requested: list[str]
     scopes_granted: list[str]
     code: str | None
@@ -113,6 +111,7 @@ class LearnFacts:
     """Everything /learn/ shows: the person's flow when there is one, and this site's settings."""
 
     flow: FlowFacts | None
+    step_titles: list[str]
     jwt_algorithm: str
     jwt_lifetimes: Lifetimes
     encrypted_tokens_issued: bool
@@ -153,7 +152,6 @@ def flow_facts(*, record: OAuthFlowRecord) -> FlowFacts:
     api_calls = [
         ApiCall(
             request=step["detail"].get("request", ""),
-            authorization=step["detail"].get("authorization", ""),
             status=step["detail"].get("status"),
             fields=_answer_fields(step["detail"].get("answer")),
         )
@@ -182,8 +180,6 @@ def flow_facts(*, record: OAuthFlowRecord) -> FlowFacts:
         registered_in=registered.get("registered_in"),
         authorization_endpoint=redirect.get("redirect_to"),
         redirect_uri=parameters.get("redirect_uri"),
-        callback=_url_of(callback.get("request")),
-        state=callback.get("state") or redirect.get("state"),
         scopes_requested=_scopes(parameters.get("scope")),
         scopes_granted=_scopes(tokens.get("scope")),
         code=callback.get("code"),
@@ -224,6 +220,7 @@ def learn_facts(*, user: User | None) -> LearnFacts:
     record = oauth_flow_latest(user=user) if user is not None else None
     return LearnFacts(
         flow=flow_facts(record=record) if record is not None else None,
+        step_titles=[STEP_TITLES[number] for number in sorted(STEP_TITLES)],
         jwt_algorithm=jwt_settings.api_settings.ALGORITHM,
         jwt_lifetimes=lifetimes(),
         encrypted_tokens_issued=settings.JWT_ENCRYPT_ACCESS_TOKENS,

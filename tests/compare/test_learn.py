@@ -3,13 +3,14 @@ sign-in, and after real GitHub and Google sign-ins through the emulators, each a
 person's own recorded values."""
 
 import datetime as dt
+import html as html_module
 import re
 from http import HTTPStatus
 
 import pytest
 from allauth.socialaccount.providers.github.views import GitHubOAuth2Adapter
 
-from accounts.flow_recording import PROVIDER_TOKEN_SESSION_KEY
+from accounts.flow_recording import PROVIDER_TOKEN_SESSION_KEY, STEP_TITLES
 from accounts.models import OAuthFlowRecord
 from compare.learn import flow_facts
 from tests.accounts.oauth_driver import sign_in
@@ -52,6 +53,9 @@ def test_signed_out_the_page_says_to_sign_in_first_and_still_teaches(client):
     assert "make run" in html
     for taught in TAUGHT_TO_EVERYONE:
         assert taught in html, taught
+    steps = html.split('data-testid="learn-steps"')[1].split("</ol>")[0]
+    listed = [html_module.unescape(title) for title in re.findall(r"<li>([^<]+)</li>", steps)]
+    assert listed == [STEP_TITLES[n] for n in range(1, 8)]
     assert "/accounts/profile/#step-" not in html
 
 
