@@ -8,6 +8,7 @@ from allauth.account.authentication import get_authentication_records
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.models import SocialAccount
 from django.http import HttpRequest
+from ua_parser import parse_os, parse_user_agent
 
 from accounts.flow_recording import PROVIDER_TOKEN_SESSION_KEY
 from accounts.flow_steps import STEP_TITLES
@@ -75,3 +76,35 @@ def flow_step_order(*, user: User) -> list[str]:
 
 def provider_token_in_session(*, request: HttpRequest) -> dict[str, str] | None:
     return request.session.get(PROVIDER_TOKEN_SESSION_KEY)
+
+
+@dataclass(frozen=True)
+class ReadableUserAgent:
+    """A User-Agent header as people name what it describes: "Chrome 120 on Windows 10"."""
+
+    browser: str
+    system: str
+    header: str
+
+    @property
+    def label(self) -> str:
+        if self.browser and self.system:
+            return f"{self.browser} on {self.system}"
+        return self.browser or self.system or "(unknown)"
+
+
+def _named(family: str, *versions: str | None) -> str:
+    known = [part for part in versions if part]
+    return " ".join([family, ".".join(known)]) if known else family
+
+
+def user_agent_readable(*, user_agent: str) -> ReadableUserAgent:
+    """The browser and the system a User-Agent header names, from ua-parser's maintained rules
+    (browser with its major version, system with major and minor); empty when unknown."""
+    browser = parse_user_agent(user_agent) if user_agent else None
+    system = parse_os(user_agent) if user_agent else None
+    return ReadableUserAgent(
+        browser=_named(browser.family, browser.major) if browser else "",
+        system=_named(system.family, system.major, system.minor) if system else "",
+        header=user_agent,
+    )

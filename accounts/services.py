@@ -20,6 +20,8 @@ OAUTH_FLOWS_KEPT_PER_USER = 10
 
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_EMAIL = "admin@example.com"
+DEMO_API_USERNAME = "api-demo"
+DEMO_API_EMAIL = "api-demo@example.com"
 
 
 class CredentialsChange(models.TextChoices):
@@ -68,6 +70,25 @@ def demo_admin_ensure(*, password: str | None = None) -> DemoAdmin:
         defaults={"verified": True, "primary": True},
     )
     return DemoAdmin(user=user, created=created, new_password=new_password)
+
+
+@transaction.atomic
+def demo_api_user_ensure(*, password: str) -> User:
+    """Make sure the demo API user exists with `password`: a verified email, no staff rights and no
+    second factor, so the password grant of /api/auth/token/ answers it with tokens (the demo admin
+    must add a second factor, and then gets `second_factor_required`). An existing one gets the new
+    password the way any password change goes, its older tokens revoked."""
+    user = User.objects.filter(username=DEMO_API_USERNAME).first()
+    if user is None:
+        user = User(username=DEMO_API_USERNAME, email=DEMO_API_EMAIL)
+        user.set_password(password)
+        user.save()
+    else:
+        user_password_set(user=user, password=password)
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
+    return user
 
 
 def site_domain_set(*, domain: str, name: str) -> Site:

@@ -1,14 +1,21 @@
 """OpenAPI (drf-spectacular) for the API: its two authentication schemes, its error shape, and the
 request fields and serializers whose checks the schema states exactly."""
 
+import base64
+import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
-from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+    OpenApiViewExtension,
+)
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework_simplejwt import settings as jwt_settings
 
@@ -148,3 +155,84 @@ def error_responses(*statuses: int, body: bool = False) -> dict[int, OpenApiResp
     negotiation errors every operation can give, and with `body` those of reading a JSON body."""
     every = {*statuses, *NEGOTIATION_ERRORS, *(BODY_ERRORS if body else ())}
     return {status: OpenApiResponse(ErrorSerializer) for status in sorted(every)}
+
+
+# Swagger UI's examples for a token pair, where it would show "string": tokens shaped as the API
+# issues them (header and claims decode as ours do, from the settings in force), with a signature
+# of zero bytes, plainly not one. For the account that `manage.py demo_api_user` makes.
+EXAMPLE_ISSUED_AT = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+EXAMPLE_EMAIL = "api-demo@example.com"
+EXAMPLE_TYPES = {"access": "at+jwt", "refresh": "refresh+jwt"}
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def example_token(*, kind: str, lifetime: dt.timedelta) -> str:
+    api_settings = jwt_settings.api_settings
+    header = {"alg": api_settings.ALGORITHM, "kid": "example-key-id", "typ": EXAMPLE_TYPES[kind]}
+    issued = int(EXAMPLE_ISSUED_AT.timestamp())
+    claims = {
+        "token_type": kind,
+        "exp": issued + int(lifetime.total_seconds()),
+        "iat": issued,
+        "jti": "0" * 32,
+        "sub": "1",
+        "preferred_username": "api-demo",
+        "email": EXAMPLE_EMAIL,
+        "fid": "1" * 32,
+        "iss": api_settings.ISSUER,
+        "aud": api_settings.AUDIENCE,
+    }
+    parts = (json.dumps(part, separators=(",", ":")).encode() for part in (header, claims))
+    return ".".join([*(_b64url(part) for part in parts), _b64url(bytes(256))])
+
+
+def token_pair_examples() -> list[OpenApiExample]:
+    api_settings = jwt_settings.api_settings
+    access, refresh = api_settings.ACCESS_TOKEN_LIFETIME, api_settings.REFRESH_TOKEN_LIFETIME
+    pair = {
+        "token_type": api_settings.AUTH_HEADER_TYPES[0],
+        "access": example_token(kind="access", lifetime=access),
+        "refresh": example_token(kind="refresh", lifetime=refresh),
+        "expires_in": int(access.total_seconds()),
+        "access_expires_at": (EXAMPLE_ISSUED_AT + access).isoformat().replace("+00:00", "Z"),
+        "refresh_expires_at": (EXAMPLE_ISSUED_AT + refresh).isoformat().replace("+00:00", "Z"),
+    }
+    return [OpenApiExample("A new pair", value=pair, response_only=True, status_codes=["200"])]
+
+
+def _examples_added(view: type, examples: list[OpenApiExample]) -> type:
+    """A subclass of `view` whose POST's schema has `examples` too (the view itself unchanged)."""
+    subclass = type(view.__name__, (view,), {})
+    return extend_schema_view(post=extend_schema(examples=examples))(subclass)
+
+
+class TokenObtainExamples(OpenApiViewExtension):
+    target_class = "api.views.TokenObtainApi"
+
+    def view_replacement(self):
+        request = {
+            "email": EXAMPLE_EMAIL,
+            "password": "the password manage.py demo_api_user printed",
+            "name": "my script",
+        }
+        examples = [
+            OpenApiExample("The demo API user", value=request, request_only=True),
+            *token_pair_examples(),
+        ]
+        return _examples_added(self.target_class, examples)
+
+
+class TokenRefreshExamples(OpenApiViewExtension):
+    target_class = "api.views.TokenRefreshApi"
+
+    def view_replacement(self):
+        lifetime = jwt_settings.api_settings.REFRESH_TOKEN_LIFETIME
+        request = {"refresh": example_token(kind="refresh", lifetime=lifetime)}
+        examples = [
+            OpenApiExample("A refresh token", value=request, request_only=True),
+            *token_pair_examples(),
+        ]
+        return _examples_added(self.target_class, examples)

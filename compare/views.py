@@ -1,4 +1,5 @@
-"""The comparison page: the visitor's session and a JWT of theirs, side by side, with live demos."""
+"""The comparison page: the visitor's session and a JWT of theirs, side by side, with live demos;
+and the learner's page, /learn/, answered from the visitor's own recorded sign-in."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import second_factor_required_if_enabled
 from compare import demos
 from compare.chart import bar_chart
+from compare.learn import learn_facts
 from compare.measurements import auth_styles_measure
 
 # Enough requests per style for a stable median on a page request, in about a second.
@@ -59,3 +61,10 @@ def compare_demo_view(request: HttpRequest, demo: str) -> HttpResponse:
     else:
         raise Http404("No such demonstration.")
     return render(request, "compare/compare.html", _context(request, **result))
+
+
+def learn_view(request: HttpRequest) -> HttpResponse:
+    """Open to everyone: a signed-out visitor, or one with no recorded sign-in, is told what to
+    do first and still taught; otherwise each answer cites their newest recorded flow."""
+    user = request.user if request.user.is_authenticated else None
+    return render(request, "compare/learn.html", {"learn": learn_facts(user=user)})

@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from api.views import JwksApi
+from compare.views import learn_view
 from config.health import healthz_view
 
 # The API first: Django tries the patterns in order, and API calls are most of the traffic.
@@ -13,6 +14,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path(".well-known/jwks.json", JwksApi.as_view(), name="jwks"),
     path("compare/", include("compare.urls")),
+    path("learn/", learn_view, name="learn"),
     path("healthz", healthz_view, name="healthz"),
     path("", TemplateView.as_view(template_name="pages/home.html"), name="home"),
     path("accounts/tokens/", include("api.page_urls")),

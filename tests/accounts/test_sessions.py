@@ -16,14 +16,26 @@ def signed_in_client(user, password, agent: str) -> Client:
     return client
 
 
+LAPTOP = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36"
+)
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.2 Mobile/15E148 Safari/604.1"
+)
+
+
 def test_the_sessions_page_lists_each_open_session_with_device_ip_and_last_seen(user, password):
-    laptop = signed_in_client(user, password, "Laptop Browser/1.0")
-    signed_in_client(user, password, "Phone Browser/2.0")
+    laptop = signed_in_client(user, password, LAPTOP)
+    signed_in_client(user, password, PHONE)
+    signed_in_client(user, password, "Laptop Browser/1.0")
 
     html = laptop.get("/accounts/sessions/").content.decode()
 
-    assert "Laptop Browser/1.0" in html
-    assert "Phone Browser/2.0" in html
+    assert f'<td class="user-agent" title="{LAPTOP}">Chrome 120 on Windows 10</td>' in html
+    assert ">Mobile Safari 17 on iOS 17.2</td>" in html
+    assert '<td class="user-agent" title="Laptop Browser/1.0">(unknown)</td>' in html
     assert "203.0.113.7" in html
     assert "This browser" in html
 

@@ -54,6 +54,19 @@ def test_someone_without_a_password_makes_a_token_shown_once(signed_in, user, ap
     assert "backup script" in again
 
 
+def test_the_copy_buttons_are_real_buttons_a_script_file_shows(signed_in):
+    html = signed_in.post(PAGE, {"name": "laptop"}).content.decode()
+
+    assert '<script src="/static/api/tokens.js" defer></script>' in html
+    for kind in ("access", "refresh"):
+        # Hidden until the script runs: without JavaScript the text is copied by hand.
+        assert (
+            f'<button type="button" data-copy="new-{kind}" data-copy-status="new-{kind}-status" '
+            f"hidden>Copy the {kind} token</button>"
+        ) in html
+        assert f'<span id="new-{kind}-status" role="status"></span>' in html
+
+
 def test_making_a_token_needs_the_csrf_token(user):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(user)

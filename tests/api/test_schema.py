@@ -1,6 +1,8 @@
 """The OpenAPI schema and the Swagger UI page (drf-spectacular, from the sidecar's files)."""
 
+import base64
 import io
+import json
 import re
 from http import HTTPStatus
 
@@ -80,3 +82,58 @@ def test_the_start_up_script_is_served_apart_and_only_to_this_site(client):
     assert response["Cross-Origin-Resource-Policy"] == "same-origin"
     assert "SwaggerUIBundle" in response.content.decode()
     assert '"persistAuthorization": false' in response.content.decode()
+
+
+def decoded(token: str) -> tuple[dict, dict]:
+    header, claims, _ = token.split(".")
+    return tuple(json.loads(base64.urlsafe_b64decode(part + "==")) for part in (header, claims))
+
+
+def test_the_token_examples_are_shaped_as_the_api_issues_them(api_client, pair):
+    operations = api_client.get("/api/schema/?format=json").json()["paths"]
+    obtain = operations["/api/auth/token/"]["post"]
+    refresh = operations["/api/auth/token/refresh/"]["post"]
+
+    (asked,) = obtain["requestBody"]["content"]["application/json"]["examples"].values()
+    assert asked["value"]["email"] == "api-demo@example.com"
+    (answered,) = obtain["responses"]["200"]["content"]["application/json"]["examples"].values()
+    example = answered["value"]
+    assert set(example) == {
+        "token_type",
+        "access",
+        "refresh",
+        "expires_in",
+        "access_expires_at",
+        "refresh_expires_at",
+    }
+    assert example["token_type"] == "Bearer"
+    for kind in ("access", "refresh"):
+        example_header, example_claims = decoded(example[kind])
+        real_header, real_claims = decoded(getattr(pair, kind))
+        assert set(example_header) == set(real_header)
+        assert example_header["typ"] == real_header["typ"]
+        assert set(example_claims) == set(real_claims)
+        assert example_claims["iss"] == real_claims["iss"]
+        assert example_claims["aud"] == real_claims["aud"]
+    assert example["expires_in"] == 300
+    (sent,) = refresh["requestBody"]["content"]["application/json"]["examples"].values()
+    assert decoded(sent["value"]["refresh"])[1]["token_type"] == "refresh"
+
+
+def test_the_docs_page_links_back_to_the_site_and_to_the_schema_as_json(client):
+    html = client.get("/api/docs/").content.decode()
+    script = client.get("/api/docs/?script=").content.decode()
+
+    assert '<a href="/">← signin-lab</a>' in html
+    assert '<a href="/accounts/tokens/">' in html
+    assert '<a href="/api/schema/?format=json" data-testid="schema-link">' in html
+    # Swagger UI loads and shows this URL (the start-up script escapes its "=" for JavaScript).
+    assert 'url: "/api/schema/?format\\u003Djson"' in script
+
+
+def test_the_schema_as_json_is_shown_inline_not_saved(client):
+    response = client.get("/api/schema/?format=json")
+
+    assert response["Content-Type"] == "application/vnd.oai.openapi+json"
+    assert response["Content-Disposition"].startswith("inline")
+    assert response.json()["info"]["title"] == "signin-lab API"

@@ -11,6 +11,7 @@ from allauth.mfa.totp.internal.auth import (
     yield_hotp_counters_from_time,
 )
 
+from accounts.services import demo_admin_ensure
 from tests.conftest import totp_code
 from tests.factories import UserFactory
 
@@ -81,4 +82,34 @@ def test_confirming_the_code_opens_the_admin(client, admin_user, settings):
 
     client.post("/accounts/2fa/reauthenticate/", {"code": totp_code(admin_user.totp_secret)})
 
+    assert client.get("/admin/").status_code == HTTPStatus.OK
+
+
+def test_the_readme_admin_path_sign_in_password_again_authenticator_then_a_code(client, settings):
+    """README, "The admin, step by step", as a first-time admin walks it."""
+    settings.MFA_TOTP_TOLERANCE = 1
+    demo_admin_ensure(password="the printed password")
+
+    # 1. Sign in on the site's page with the email and the password make run printed.
+    response = client.post(
+        "/accounts/login/",
+        {"login": "admin@example.com", "password": "the printed password", "next": "/admin/"},
+    )
+    assert response["Location"] == "/admin/"
+    # 2. The admin sends staff without an authenticator to add one; allauth asks the password
+    # again first.
+    activate = client.get("/admin/")["Location"]
+    assert activate.startswith("/accounts/2fa/totp/activate/")
+    reauthenticate = client.get(activate)["Location"]
+    assert reauthenticate.startswith("/accounts/reauthenticate/")
+    assert client.post(reauthenticate, {"password": "the printed password"})["Location"] == activate
+    # 3. Add the authenticator app: its secret, then a code from it.
+    secret = client.get(activate).context["form"].secret
+    response = client.post(activate, {"code": totp_code(secret)})
+    assert response.status_code == HTTPStatus.FOUND
+    # 4. Back to the admin: a code from the app confirms this session, and the admin opens.
+    confirm = client.get("/admin/")["Location"]
+    assert confirm.startswith("/accounts/2fa/reauthenticate/")
+    response = client.post(confirm, {"code": totp_code(secret)})
+    assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == HTTPStatus.OK

@@ -52,3 +52,25 @@ def test_a_bearer_token_authorizes_try_it_out(live_server, page, console_errors)
         re.compile(r'"authenticated_by": "bearer"')
     )
     assert console_errors == []
+
+
+def test_the_schema_link_opens_in_the_browser_and_the_site_is_one_link_away(
+    live_server, page, console_errors
+):
+    page.goto(live_server.url + "/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("signin-lab API")
+    operation = page.locator("#operations-api-api_auth_token_create")
+    operation.locator(".opblock-summary").click()
+    expect(operation).to_contain_text('"email": "api-demo@example.com"')
+    expect(operation).to_contain_text('"token_type": "Bearer"')
+
+    # Swagger UI opens its schema link in a new tab: shown there as text, not saved as a file.
+    with page.expect_popup() as opened:
+        page.locator(".swagger-ui .info .link").click()
+
+    schema = opened.value
+    expect(schema).to_have_url(live_server.url + "/api/schema/?format=json")
+    expect(schema.locator("body")).to_contain_text('"title": "signin-lab API"')
+    page.get_by_role("link", name="← signin-lab").click()
+    expect(page).to_have_url(live_server.url + "/")
+    assert console_errors == []
