@@ -2,6 +2,7 @@
 
 import logging
 import time
+from typing import Any
 
 import requests
 from allauth.account.adapter import DefaultAccountAdapter
@@ -35,26 +36,29 @@ class AccountAdapter(DefaultAccountAdapter):
         services.user_password_set(user=user, password=password, actor=user)
 
     def pre_authenticate(self, request: HttpRequest, **credentials) -> None:
-        """Refuse a login whose failures from this address reached their limit, or, while it is
-        under attack from everywhere, one this address has failed for lately
-        (accounts.login_failures, as the token endpoint does).
+        """Reserve this attempt's place among the login's failures, from this address and from
+        every address (accounts.login_failures, as the token endpoint does), or refuse it: past
+        the limit from this address, or, while the login is under attack from everywhere, from
+        an address that has failed for it lately.
 
         This replaces allauth's own check, whose limit per login from every address (5 failures
         in 5 minutes) let anyone lock a person out, the admin too, by typing their email with
         wrong passwords. allauth's limit on every attempt per address ("login") still applies,
         and its "login_failed" limit still guards second-factor codes, per person.
         """
-        now = time.time()
-        failures = self._login_failures(request, credentials, now=now)
-        if failures is not None and failures.refused_until(now) is not None:
+        self._reserved = self._login_failures(request, credentials, now=time.time())
+        if self._reserved is not None and self._reserved.reserve(time.time()) is not None:
+            self._reserved = None
             raise self.validation_error("too_many_login_attempts")
 
-    def authentication_failed(self, request: HttpRequest, **credentials) -> None:
-        """Count the failure for the login, from this address and from every address."""
-        now = time.time()
-        failures = self._login_failures(request, credentials, now=now)
-        if failures is not None:
-            failures.record(now)
+    def authenticate(self, request: HttpRequest, **credentials) -> Any:
+        """allauth's, then a right password gives its reserved place back: only failures stay
+        counted."""
+        self._reserved = None
+        user = super().authenticate(request, **credentials)
+        if user is not None and self._reserved is not None:
+            self._reserved.release()
+        return user
 
     @staticmethod
     def _login_failures(

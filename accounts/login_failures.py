@@ -15,12 +15,20 @@ database is asked, an account's username and email are counted apart, and a refu
 nothing about which other login shares its account. Only failures count: the owner's correct
 passwords never spend the allowance.
 
+Exact under concurrency (200 attempts at once stay within the limit, give or take one): an
+attempt reserves its place before the password is checked (`LoginFailures.reserve`: an atomic
+increment, refused and given back past the limit), and gives it back once the password is found
+right (`release`), so only failures stay counted. Checking first and counting the failure after
+would let every attempt in flight pass the same check.
+
 Rates are "<count>/<period>" with an optional multiplier ("10/15min"). Counters live in the
-default cache, so every process counts together; failure counters are atomic increments in fixed
-windows (each key's window offset by its hash, so they do not all reset at once). Each caller
-names its own scopes, so the two doors count apart.
+default cache, so every process counts together: atomic increments (Redis INCR) in fixed windows
+(`WindowCounter`, each key's window offset by its hash, so they do not all reset at once), which
+the API's request throttles count with too. Each caller names its own scopes, so the two doors
+count apart.
 """
 
+import contextlib
 import hashlib
 import math
 import re
@@ -67,15 +75,17 @@ def digest(*parts: str) -> str:
 
 
 @dataclass(frozen=True)
-class FailureCounter:
-    """Failures of one key in the fixed window that holds `now`."""
+class WindowCounter:
+    """The count of one key in the fixed window that holds `now`: incremented and decremented
+    atomically in the default cache (Redis INCR, or a lock in local memory)."""
 
     key: str
     limit: int
     ends_at: float
 
     @classmethod
-    def at(cls, *, scope: str, ident: str, rate: tuple[int, int], now: float) -> "FailureCounter":
+    def at(cls, *, scope: str, ident: str, rate: tuple[int, int], now: float) -> "WindowCounter":
+        """`ident` must be hex (a digest): it also offsets the window."""
         limit, duration = rate
         offset = int(ident[:8], 16) % duration
         window = int((now + offset) // duration)
@@ -85,14 +95,21 @@ class FailureCounter:
             ends_at=(window + 1) * duration - offset,
         )
 
-    def increment(self, now: float) -> None:
+    def hit(self, now: float) -> int:
+        """Count one more; the count it makes."""
         timeout = math.ceil(self.ends_at - now) + 1
         if cache.add(self.key, 1, timeout=timeout):
-            return
+            return 1
         try:
-            cache.incr(self.key)
+            return cache.incr(self.key)
         except ValueError:  # expired between the two calls
             cache.add(self.key, 1, timeout=timeout)
+            return 1
+
+    def give_back(self) -> None:
+        """Count one less (nothing once the window is gone)."""
+        with contextlib.suppress(ValueError):
+            cache.decr(self.key)
 
 
 @dataclass(frozen=True)
@@ -108,9 +125,9 @@ class LoginFailures:
     """The failure counters of one login: from this address (`here`), from every address
     (`everywhere`, when that brake is on)."""
 
-    here: FailureCounter
+    here: WindowCounter
     here_limited: bool
-    everywhere: FailureCounter | None
+    everywhere: WindowCounter | None
 
     @classmethod
     def of(
@@ -127,7 +144,7 @@ class LoginFailures:
         if login is None or (here.rate is None and everywhere.rate is None):
             return None
         login_ident = digest(login)
-        here_counter = FailureCounter.at(
+        here_counter = WindowCounter.at(
             scope=here.scope,
             ident=digest(login_ident, address),
             # With no per-address limit, its window still tells who failed lately.
@@ -136,29 +153,33 @@ class LoginFailures:
         )
         everywhere_counter = None
         if everywhere.rate is not None:
-            everywhere_counter = FailureCounter.at(
+            everywhere_counter = WindowCounter.at(
                 scope=everywhere.scope, ident=login_ident, rate=everywhere.rate, now=now
             )
         return cls(
             here=here_counter, here_limited=here.rate is not None, everywhere=everywhere_counter
         )
 
-    def counters(self) -> list[FailureCounter]:
+    def counters(self) -> list[WindowCounter]:
         return [self.here, *([self.everywhere] if self.everywhere else [])]
 
-    def refused_until(self, now: float) -> float | None:
-        """When this address may try this login again, or None if it may now."""
-        counts = cache.get_many([counter.key for counter in self.counters()])
-        failed_here = counts.get(self.here.key, 0)
-        if self.here_limited and failed_here >= self.here.limit:
+    def reserve(self, now: float) -> float | None:
+        """Reserve this attempt's place before its password is checked: None when it may go on
+        (then `release` it if the password is right; a wrong one stays counted), or when this
+        address may try this login again (nothing stays reserved)."""
+        here = self.here.hit(now)
+        if self.here_limited and here > self.here.limit:
+            self.here.give_back()
             return self.here.ends_at
         everywhere = self.everywhere
-        if everywhere and failed_here and counts.get(everywhere.key, 0) >= everywhere.limit:
-            # Under attack: an address that failed lately waits; a new one may still try.
+        # Under attack from everywhere: an address with failures (or attempts) of its own in the
+        # window waits; a new one may still try.
+        if everywhere is not None and everywhere.hit(now) > everywhere.limit and here > 1:
+            self.release()
             return min(self.here.ends_at, everywhere.ends_at)
         return None
 
-    def record(self, now: float) -> None:
-        """Count one more failure, from this address and from every address."""
+    def release(self) -> None:
+        """Give a reserved attempt's place back: its password was right, or never checked."""
         for counter in self.counters():
-            counter.increment(now)
+            counter.give_back()

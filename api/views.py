@@ -18,16 +18,14 @@ from rest_framework.views import APIView
 
 from api import selectors, services
 from api.backends import MAX_TOKEN_LENGTH
-from api.exceptions import InvalidCredentialsError
 from api.keys.jwks import jwks_document
 from api.pagination import ApiPagination
 from api.schema import RequestSerializer, StringField, error_responses
 from api.throttling import (
     MAX_LOGIN_LENGTH,
     TokenAddressThrottle,
-    TokenLoginThrottle,
     TokenUserThrottle,
-    login_failure_record,
+    password_attempt,
 )
 
 
@@ -58,7 +56,7 @@ class TokenPairOutputSerializer(serializers.Serializer):
 class TokenObtainApi(TokenApi):
     """Exchange a username or email and its password for a new token pair (a new family)."""
 
-    throttle_classes = (TokenAddressThrottle, TokenLoginThrottle)
+    throttle_classes = (TokenAddressThrottle,)
 
     class TokenObtainInputSerializer(RequestSerializer):
         one_of_fields = ("username", "email")
@@ -87,16 +85,13 @@ class TokenObtainApi(TokenApi):
         serializer = self.TokenObtainInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
+        with password_attempt(request):
             pair = services.token_pair_obtain(
                 request=request,
                 login=data.get("username") or data["email"],
                 password=data["password"],
                 name=data["name"],
             )
-        except InvalidCredentialsError:
-            login_failure_record(request=request)
-            raise
         return Response(TokenPairOutputSerializer(pair).data)
 
 

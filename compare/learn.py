@@ -15,7 +15,7 @@ from allauth.socialaccount.providers.google.views import GoogleOAuth2Adapter
 from django.conf import settings
 from rest_framework_simplejwt import settings as jwt_settings
 
-from accounts.flow_recording import STEP_TITLES
+from accounts.flow_steps import STEP_TITLES
 from accounts.models import OAuthFlowRecord, User
 from accounts.selectors import oauth_flow_latest
 from compare.demos import Lifetimes, lifetimes

@@ -8,12 +8,14 @@ from http import HTTPStatus
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from rest_framework.exceptions import Throttled
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from api import clock
-from api.throttling import TokenLoginThrottle, login_failure_record, rate_parse
+from api.exceptions import InvalidCredentialsError
+from api.throttling import password_attempt, rate_parse
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -218,10 +220,14 @@ def test_the_throttle_asks_no_database(api_client, user, rates, django_assert_nu
         ),
         parsers=[JSONParser()],
     )
-    with django_assert_num_queries(0):
-        assert TokenLoginThrottle().allow_request(request, view=None)
-        login_failure_record(request=request)
-        assert not TokenLoginThrottle().allow_request(request, view=None)
+    with (
+        django_assert_num_queries(0),
+        pytest.raises(InvalidCredentialsError),
+        password_attempt(request),
+    ):
+        raise InvalidCredentialsError()
+    with django_assert_num_queries(0), pytest.raises(Throttled), password_attempt(request):
+        pass
     with django_assert_num_queries(0):
         assert_throttled(obtain(api_client, user.username, "x", "127.0.0.1"))
 
