@@ -1,10 +1,11 @@
 """The comparison page's live facts and demonstrations: the same person, authenticated two ways.
 
-Every value comes from this server as it runs: the visitor's own session cookie and record, and a
-JWT issued to them. The demonstrations send nothing through the stack: each attempt is checked by
-the classes and functions the API itself authenticates with (its bearer authentication, Django's
-get_user on the configured session store, DRF's session authentication and its CSRF check), and
-the page shows what the API would answer it: the status, the error code and the challenge.
+Every value comes from this server as it runs: the visitor's own session cookie and record, and
+the demo token they made (kept in their server-side session). Each demonstration is a real
+request to the API (compare.api_request), handled in process by the same middleware and views as
+any client's: the page shows the status, the JSON body and the challenge the API answered.
+
+Only a POST mints a token: showing the page reads the demo token the visitor already holds.
 """
 
 import base64
@@ -12,31 +13,24 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from importlib import import_module
-from typing import Any
+from typing import Any, TypedDict
 
 import jwt
 from allauth.usersessions.models import UserSession
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
-from django.contrib.auth import get_user
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.functional import SimpleLazyObject
-from rest_framework import exceptions, status
-from rest_framework.request import Request
 from rest_framework_simplejwt import settings as jwt_settings
 
-from accounts.flow_recording import masked_authorization
-from api import clock, selectors, services
-from api.authentication import BearerTokenAuthentication, BearerUser, SessionAuthentication
-from api.exception_handler import api_exception_handler
-from api.exceptions import InvalidTokenError
+from accounts.backends import USER_STATE_SECONDS
+from api import clock, services
 from api.keys import jwks_document, key_store
-from api.token_errors import Rejection
-from api.tokens import AccessToken
+from compare.api_request import ApiAnswer, api_request
 from compare.measurements import session_create
 
 DEMO_TOKEN_SESSION_KEY = "compare.demo_token"  # noqa: S105 -- a key name
@@ -78,6 +72,8 @@ class SessionFacts:
     expires_at: dt.datetime
     expires_at_browser_close: bool
     engine: str
+    # Django's database engine (development's default), not the shared cache (production's).
+    in_database: bool
     key_preview: str
     stored_keys: list[str]
     record_bytes: int
@@ -97,6 +93,9 @@ def session_facts(*, request: HttpRequest) -> SessionFacts:
         expires_at=session.get_expiry_date(),
         expires_at_browser_close=session.get_expire_at_browser_close(),
         engine=settings.SESSION_ENGINE.rsplit(".", 1)[-1],
+        in_database=issubclass(
+            import_module(settings.SESSION_ENGINE).SessionStore, DatabaseSessionStore
+        ),
         key_preview=f"{value[:4]}…",
         stored_keys=sorted(session.keys()),
         record_bytes=len(session.encode(dict(session.items())).encode()),
@@ -131,16 +130,38 @@ class JwtFacts:
         return self.token.split(".")
 
 
-def demo_token(*, request: HttpRequest) -> dict[str, str]:
-    """The visitor's comparison token (signed and encrypted forms), minted again once expired.
+# A held token this close to its expiry counts as expired: a demonstration must not see it expire.
+DEMO_TOKEN_MARGIN_SECONDS = 5
+
+
+class DemoToken(TypedDict):
+    """The visitor's demo token as their session keeps it: one access token, in both forms."""
+
+    signed: str
+    # None without an encryption key.
+    encrypted: str | None
+
+
+def demo_token_held(*, request: HttpRequest) -> DemoToken | None:
+    """The visitor's demo token (signed and encrypted forms), if they made one that has not
+    expired; None otherwise. Reads only: showing the page never mints a token."""
+    held = request.session.get(DEMO_TOKEN_SESSION_KEY)
+    if held is None:
+        return None
+    expires_at = b64url_json(held["signed"].split(".")[1])["exp"]
+    return held if expires_at > clock.now().timestamp() + DEMO_TOKEN_MARGIN_SECONDS else None
+
+
+def demo_token(*, request: HttpRequest) -> DemoToken:
+    """The visitor's demo token, minted (one token family) when they hold none: POST only.
 
     It lives in the visitor's own server-side session, like the provider token of the profile.
     """
-    held = request.session.get(DEMO_TOKEN_SESSION_KEY)
-    if held and b64url_json(held["signed"].split(".")[1])["exp"] > clock.now().timestamp() + 5:
+    held = demo_token_held(request=request)
+    if held is not None:
         return held
     forms = services.access_token_forms_issue(user=request.user, name="Comparison page")
-    held = {"signed": forms.signed, "encrypted": forms.encrypted}
+    held = DemoToken(signed=forms.signed, encrypted=forms.encrypted)
     request.session[DEMO_TOKEN_SESSION_KEY] = held
     return held
 
@@ -151,15 +172,15 @@ def _readable(name: str, value: Any) -> str:
     return json.dumps(value)
 
 
-def jwt_facts(*, request: HttpRequest) -> JwtFacts:
-    held = demo_token(request=request)
-    token = held["signed"]
+def jwt_facts(*, held: DemoToken) -> JwtFacts:
+    """The demo token `held`, decoded and explained."""
+    token, encrypted = held["signed"], held["encrypted"]
     header_part, payload_part, _ = token.split(".")
     header, payload = b64url_json(header_part), b64url_json(payload_part)
     jwks = {key["kid"]: key for key in jwks_document()["keys"]}
     return JwtFacts(
         token=token,
-        encrypted=held["encrypted"],
+        encrypted=encrypted,
         header=[
             Claim(k, v, _readable(k, v), HEADER_MEANINGS.get(k, "")) for k, v in header.items()
         ],
@@ -170,7 +191,7 @@ def jwt_facts(*, request: HttpRequest) -> JwtFacts:
         algorithm=header["alg"],
         kid=header.get("kid", ""),
         bytes=len(token.encode()),
-        encrypted_bytes=len(held["encrypted"].encode()) if held["encrypted"] else None,
+        encrypted_bytes=len(encrypted.encode()) if encrypted else None,
         expires_in_seconds=max(0, int(payload["exp"] - clock.now().timestamp())),
         public_jwk=jwks.get(header.get("kid")),
     )
@@ -180,6 +201,8 @@ def jwt_facts(*, request: HttpRequest) -> JwtFacts:
 class Lifetimes:
     access: str
     refresh: str
+    # How long a signed-in person's user state lives in the shared cache (accounts.backends).
+    user_state: str
 
 
 def _duration(delta: dt.timedelta) -> str:
@@ -190,134 +213,24 @@ def _duration(delta: dt.timedelta) -> str:
 def lifetimes() -> Lifetimes:
     api = jwt_settings.api_settings
     return Lifetimes(
-        access=_duration(api.ACCESS_TOKEN_LIFETIME), refresh=_duration(api.REFRESH_TOKEN_LIFETIME)
+        access=_duration(api.ACCESS_TOKEN_LIFETIME),
+        refresh=_duration(api.REFRESH_TOKEN_LIFETIME),
+        user_state=_duration(dt.timedelta(seconds=USER_STATE_SECONDS)),
     )
 
 
-@dataclass(frozen=True)
-class ApiAnswer:
-    """One attempt as the page shows it: the request as a client would send it, and what the API
-    would answer, worked out by the API's own functions without sending anything."""
-
-    method: str
-    path: str
-    # Authorization masked, cookies by name only: both are credentials.
-    sent_headers: dict[str, str]
-    status: int
-    body: Any
-    error_code: str | None = None
-    # The WWW-Authenticate challenge of a 401.
-    challenge: str | None = None
-
-    @property
-    def answer_headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": self.challenge} if self.challenge else {}
-
-    @property
-    def accepted(self) -> bool:
-        return self.status < status.HTTP_400_BAD_REQUEST
-
-
-def _sent_headers(
-    *, authorization: str | None = None, cookies: Iterable[str] = (), json_body: bool = False
-) -> dict[str, str]:
-    headers = {}
-    if authorization is not None:
-        headers["Authorization"] = masked_authorization(authorization)
-    if cookies:
-        headers["Cookie"] = "; ".join(f"{name}=…" for name in cookies)
-    if json_body:
-        headers["Content-Type"] = "application/json"
-    return headers
-
-
-def _refused(
-    *, method: str, path: str, sent_headers: dict[str, str], error: exceptions.APIException
-) -> ApiAnswer:
-    """The API's answer to `error`, from its own exception handler: status, body, challenge."""
-    response = api_exception_handler(error, {})
-    if response is None:  # never: the handler answers every APIException
-        raise TypeError(f"{error!r} is not an error the API answers")
-    return ApiAnswer(
-        method=method,
-        path=path,
-        sent_headers=sent_headers,
-        status=response.status_code,
-        body=response.data,
-        error_code=response.data["error"]["code"],
-        challenge=response.get("WWW-Authenticate"),
-    )
-
-
-def bearer_token_verify(token: str) -> AccessToken:
-    """The access token of `Authorization: Bearer <token>` as the API accepts it: its own
-    authentication class, on a request that carries only that header. A refusal raises
-    InvalidTokenError, as the API answers it; an accepted token's use is recorded as the API
-    records it (a family's last-used time, at most once a minute)."""
-    request = HttpRequest()
-    request.META["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    _, verified = BearerTokenAuthentication().authenticate(Request(request))
-    return verified
-
-
-def me_with_bearer(*, token: str) -> ApiAnswer:
-    """What `GET /api/me/` with `token` as its bearer token would answer."""
-    path = reverse("api-me")
-    authorization = f"Bearer {token}"
-    sent = _sent_headers(authorization=authorization)
-    try:
-        verified = bearer_token_verify(token)
-        # /api/me/ answers with the account's current details: a token of a deleted or
-        # deactivated account is refused there as revoked.
-        user = selectors.user_get(user_id=BearerUser(verified).pk)
-        if user is None:
-            raise InvalidTokenError(Rejection.REVOKED)
-    except InvalidTokenError as error:
-        return _refused(method="GET", path=path, sent_headers=sent, error=error)
-    return ApiAnswer(
+def _me_with_session(*, request: HttpRequest, session_key: str) -> ApiAnswer:
+    return api_request(
+        visitor=request,
         method="GET",
-        path=path,
-        sent_headers=sent,
-        status=status.HTTP_200_OK,
-        body={
-            "authenticated_by": "bearer",
-            "sub": verified[jwt_settings.api_settings.USER_ID_CLAIM],
-            "username": user.get_username(),
-            "claims": verified.payload,
-        },
+        path=reverse("api-me"),
+        cookies={settings.SESSION_COOKIE_NAME: session_key},
     )
 
 
-def session_store(session_key: str | None) -> Any:
-    """The session `session_key` names, in the configured engine, as SessionMiddleware opens it."""
-    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-
-
-def me_with_session_cookie(*, session_key: str) -> ApiAnswer:
-    """What `GET /api/me/` with only the session cookie `session_key` would answer.
-
-    Django's own path: the session opened from the store as SessionMiddleware opens it, its user
-    loaded by django.contrib.auth.get_user; SessionAuthentication then accepts an active user.
-    """
-    path = reverse("api-me")
-    sent = _sent_headers(cookies=[settings.SESSION_COOKIE_NAME])
-    request = HttpRequest()
-    request.method = "GET"
-    request.COOKIES[settings.SESSION_COOKIE_NAME] = session_key
-    request.session = session_store(session_key)
-    user = get_user(request)
-    if not (user.is_authenticated and user.is_active):
-        # No authenticator accepted the request: DRF's NotAuthenticated, answered as the API
-        # answers it (401, with the challenge of its first authentication class, Bearer).
-        return _refused(
-            method="GET", path=path, sent_headers=sent, error=exceptions.NotAuthenticated()
-        )
-    return ApiAnswer(
-        method="GET",
-        path=path,
-        sent_headers=sent,
-        status=status.HTTP_200_OK,
-        body={"authenticated_by": "session", "id": user.pk, "username": user.get_username()},
+def _me_with_bearer(*, request: HttpRequest, token: str) -> ApiAnswer:
+    return api_request(
+        visitor=request, method="GET", path=reverse("api-me"), authorization=f"Bearer {token}"
     )
 
 
@@ -328,16 +241,17 @@ class SessionRevocation:
 
 
 def session_revocation_demo(*, request: HttpRequest) -> SessionRevocation:
-    """A second session of the visitor (as if signed in on another device) is checked, signed
-    out, and its very same cookie checked again."""
+    """A second session of the visitor (as if signed in on another device) calls /api/me/, is
+    signed out, and its very same cookie calls again."""
     session = session_create(user=request.user)
     session_key = session.session_key or ""
     try:
-        before = me_with_session_cookie(session_key=session_key)
+        before = _me_with_session(request=request, session_key=session_key)
     finally:
-        # Signing out deletes the record, as logout() does.
+        # Signed out as the sessions page signs a device out: the record and its row go.
         session.delete()
-    after = me_with_session_cookie(session_key=session_key)
+        UserSession.objects.filter(session_key=session_key).delete()
+    after = _me_with_session(request=request, session_key=session_key)
     return SessionRevocation(before=before, after=after)
 
 
@@ -371,23 +285,20 @@ def stateless_verify(token: str) -> bool:
 
 
 def token_revocation_demo(*, request: HttpRequest, revoke: bool) -> TokenRevocation:
-    """A fresh access token is checked; revoked (or not), it is checked again. A verifier with
-    only the JWKS cannot see the revocation: it still accepts the token until it expires."""
+    """A fresh access token calls /api/me/; revoked at the RFC 7009 endpoint (or not), it calls
+    again. A verifier with only the JWKS cannot see the revocation: it still accepts the token
+    until it expires."""
     token = services.access_token_forms_issue(user=request.user, name="Revocation demo").signed
-    before = me_with_bearer(token=token)
+    before = _me_with_bearer(request=request, token=token)
     revocation = None
     if revoke:
-        # RFC 7009: the revoke endpoint calls this service and answers 200 with an empty object,
-        # whatever the token was.
-        services.token_revoke(token=token)
-        revocation = ApiAnswer(
+        revocation = api_request(
+            visitor=request,
             method="POST",
             path=reverse("api-token-revoke"),
-            sent_headers=_sent_headers(json_body=True),
-            status=status.HTTP_200_OK,
-            body={},
+            body={"token": token, "token_type_hint": "access_token"},
         )
-    after = me_with_bearer(token=token)
+    after = _me_with_bearer(request=request, token=token)
     return TokenRevocation(
         revoked=revoke,
         before=before,
@@ -424,7 +335,7 @@ def _sign_with_our_key(payload: dict[str, Any], header: dict[str, Any]) -> str:
 
 
 def tamper_demo(*, request: HttpRequest, choice: str) -> Tampering:
-    """Edit the visitor's token the way an attacker would and show why the API refuses it."""
+    """Edit the visitor's demo token the way an attacker would and send it to /api/me/."""
     signed = demo_token(request=request)["signed"]
     header_part, payload_part, signature = signed.split(".")
     header, payload = b64url_json(header_part), b64url_json(payload_part)
@@ -462,7 +373,7 @@ def tamper_demo(*, request: HttpRequest, choice: str) -> Tampering:
         token=token,
         header=header,
         payload=payload,
-        answer=me_with_bearer(token=token),
+        answer=_me_with_bearer(request=request, token=token),
     )
 
 
@@ -478,58 +389,44 @@ def _hs256_with_secret(header: dict[str, Any], payload: dict[str, Any], secret: 
 class CsrfDemo:
     with_cookie: ApiAnswer
     with_bearer: ApiAnswer
+    # The request that deleted the note the bearer call created; None when none was created.
+    cleanup: ApiAnswer | None
 
 
-CSRF_DEMO_NOTE = {"title": "Written by a cross-site form"}
+CSRF_DEMO_NOTE = {"title": "Written by the comparison page's CSRF demonstration"}
 
 
 def csrf_demo(*, request: HttpRequest) -> CsrfDemo:
-    """What a form on another site can make the browser send, `POST /api/notes/` with the
-    session cookie but never a CSRF token nor an Authorization header, against a script's
-    bearer token. Both are only checked, as the API checks them: no note is written.
-
-    The cookie names the visitor (Django's get_user, as AuthenticationMiddleware loads it), then
-    DRF's session authentication enforces CSRF and refuses it; the bearer token, which no browser
-    attaches by itself, needs no CSRF token.
+    """`POST /api/notes/`, for real. First with what a page on another site can make the browser
+    send: the visitor's cookies (the session's, and the CSRF cookie the browser holds), but neither
+    the CSRF token itself (only this site's pages can read it) nor an Authorization header; the
+    API's session authentication refuses it. Then as a script sends it, with the visitor's demo
+    token as its bearer token, which needs no CSRF token: the note is created, then deleted again
+    by a third request.
     """
     path = reverse("api-notes")
-    cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
-    forged = HttpRequest()
-    forged.method = "POST"
-    forged.path = forged.path_info = path
-    forged.META["HTTP_HOST"] = request.get_host()
-    forged.META["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
-    forged.COOKIES[settings.SESSION_COOKIE_NAME] = cookie
-    forged.session = session_store(cookie)
-    forged.user = SimpleLazyObject(lambda: get_user(forged))
-    authentication = SessionAuthentication()
-    sent = _sent_headers(cookies=[settings.SESSION_COOKIE_NAME])
-    try:
-        # The user the cookie names, then enforce_csrf: CsrfFailedError without a token.
-        accepted = authentication.authenticate(Request(forged, authenticators=[authentication]))
-        error = exceptions.NotAuthenticated() if accepted is None else None
-    except exceptions.APIException as refusal:
-        error = refusal
-    if error is not None:
-        with_cookie = _refused(method="POST", path=path, sent_headers=sent, error=error)
-    else:  # Never, with CSRF enforced: shown as what it would mean.
-        with_cookie = _note_would_be_created(path=path, sent_headers=sent, by="session")
-    token = demo_token(request=request)["signed"]
-    sent = _sent_headers(authorization=f"Bearer {token}", json_body=True)
-    try:
-        bearer_token_verify(token)
-    except InvalidTokenError as refusal:
-        with_bearer = _refused(method="POST", path=path, sent_headers=sent, error=refusal)
-    else:
-        with_bearer = _note_would_be_created(path=path, sent_headers=sent, by="bearer")
-    return CsrfDemo(with_cookie=with_cookie, with_bearer=with_bearer)
-
-
-def _note_would_be_created(*, path: str, sent_headers: dict[str, str], by: str) -> ApiAnswer:
-    return ApiAnswer(
+    cookies = {
+        name: request.COOKIES[name]
+        for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)
+        if name in request.COOKIES
+    }
+    with_cookie = api_request(
+        visitor=request,
         method="POST",
         path=path,
-        sent_headers=sent_headers,
-        status=status.HTTP_201_CREATED,
-        body={"authenticated_by": by, "would_create": CSRF_DEMO_NOTE, "created": False},
+        cookies=cookies,
+        body=CSRF_DEMO_NOTE,
     )
+    authorization = f"Bearer {demo_token(request=request)['signed']}"
+    with_bearer = api_request(
+        visitor=request, method="POST", path=path, authorization=authorization, body=CSRF_DEMO_NOTE
+    )
+    cleanup = None
+    if with_bearer.status == HTTPStatus.CREATED:
+        cleanup = api_request(
+            visitor=request,
+            method="DELETE",
+            path=reverse("api-note", kwargs={"note_id": with_bearer.body["id"]}),
+            authorization=authorization,
+        )
+    return CsrfDemo(with_cookie=with_cookie, with_bearer=with_bearer, cleanup=cleanup)

@@ -20,14 +20,15 @@ The probe's authenticators, not /api/me/'s view: building the view's answer is n
 authenticating, and would be counted as if it were. Each timed step must end with the style's
 own authenticator accepting the request, so no style is ever timed anonymously by mistake.
 
-`auth_styles_measure` and `manage.py authbench` share this; so does the /compare/ page's chart.
+`auth_styles_measure` and `manage.py authbench` share this; so does the /compare/ page's chart,
+and its lesson on what revocation costs (`revocation_cost`).
 bench/load.py measures the whole stack over the wire, under gunicorn, on the probe's route.
 """
 
 import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -236,6 +237,36 @@ def auth_styles_measure(*, user: Any, requests: int = 200) -> list[StyleMeasurem
             )
         )
     return results
+
+
+@dataclass(frozen=True)
+class RevocationCost:
+    """What being able to revoke a token costs per request here, from one measurement: medians
+    of the authentication step, in microseconds."""
+
+    stateless_us: float
+    revocable_us: float
+    # revocable minus stateless: the revocation lookup.
+    check_us: float
+    # A session, for comparison: its lookups (the session, the user) are what revoke it.
+    session_us: float
+
+
+def revocation_cost(*, measurements: Iterable[StyleMeasurement]) -> RevocationCost:
+    """The revocation check's cost, from `measurements` (auth_styles_measure's answer): the `jwt`
+    style's median less the `jwt_stateless` style's, beside the `session` style's median.
+
+    Two medians of noisy samples can differ by less than nothing when the check costs almost
+    nothing: the difference then counts as 0.
+    """
+    medians = {m.style: m.median_us for m in measurements}
+    stateless, revocable = medians["jwt_stateless"], medians["jwt"]
+    return RevocationCost(
+        stateless_us=stateless,
+        revocable_us=revocable,
+        check_us=max(0.0, revocable - stateless),
+        session_us=medians["session"],
+    )
 
 
 def _style_steps(*, session_key: str, token: str) -> dict[str, Callable[[], Request]]:

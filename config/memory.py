@@ -14,7 +14,9 @@ This process's memory holds, each bounded:
   - "last seen" and "last used" not yet due (accounts.middleware, api.revocation): those times
     are written at most once a minute per session or token family, by design;
 - `functools.cache` on functions of the code alone: accounts.backends' user-state fields
-  (one entry per user model).
+  (one entry per user model);
+- one WSGIHandler (compare.api_request.wsgi_handler, `functools.cache`), its middleware chain
+  built once, which sends the comparison page's demonstrations to the API in process.
 
 Values in `LocalCache` are shared by every thread of the process, never copied: store immutable
 values only (tuples, frozen dataclasses). An entry costs its key's length plus its value's

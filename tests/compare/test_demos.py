@@ -1,18 +1,21 @@
-"""The demonstrations' verdicts: worked out without a request, they must be what the API answers.
+"""The demonstrations: real requests to the API, whose answers are the API's own.
 
-Each refusal the page shows is checked against the real API, called here through the test client
-(tests only: compare/ itself never imports django.test).
+Each answer is checked against the same request sent by the test client (tests only: compare/
+itself never imports django.test).
 """
 
+import datetime as dt
 from http import HTTPStatus
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
+from django.db.models.signals import post_delete, post_save
 from django.test import Client
 
-from api.exceptions import BEARER_CHALLENGE
-from api.models import Note
+from accounts.models import AuditEvent
+from api import clock
+from api.models import Note, RevocationMark, TokenFamily
 from compare import demos
 from compare.measurements import session_create
 
@@ -32,63 +35,92 @@ TAMPER_REFUSALS = [
 
 @pytest.fixture
 def page_request(rf, user):
-    """A request of the comparison page: its visitor, their session and its cookie."""
+    """A POST of the comparison page: its visitor, their session and its cookie, and the CSRF
+    cookie their browser holds."""
     session = session_create(user=user)
     request = rf.post("/compare/demo/x/")
     request.user = user
     request.session = SessionStore(session.session_key)
     request.COOKIES[settings.SESSION_COOKIE_NAME] = session.session_key
+    request.COOKIES[settings.CSRF_COOKIE_NAME] = "c" * 32
     return request
 
 
-def same_as_the_api(answer: demos.ApiAnswer, response) -> None:
+def same_as_the_api(answer, response) -> None:
     assert answer.status == response.status_code
     assert answer.body == response.json()
     assert answer.challenge == response.get("WWW-Authenticate")
 
 
-def test_a_valid_token_is_accepted_with_who_it_names(page_request, user):
-    token = demos.demo_token(request=page_request)["signed"]
-
-    answer = demos.me_with_bearer(token=token)
-
-    assert answer.status == HTTPStatus.OK
-    assert answer.accepted
-    assert answer.error_code is None
-    assert answer.body["sub"] == str(user.pk)
-    assert answer.body["claims"]["fid"]
-    assert answer.sent_headers["Authorization"].startswith("Bearer ")
-    assert token not in answer.sent_headers["Authorization"]
+def moved_clock(monkeypatch, seconds: float) -> None:
+    later = clock.now() + dt.timedelta(seconds=seconds)
+    monkeypatch.setattr(clock, "now", lambda: later)
 
 
-def test_a_revoked_token_is_refused_as_the_api_refuses_it(page_request, client):
+def test_no_demo_token_is_held_until_one_is_made(page_request):
+    families = TokenFamily.objects.count()
+
+    assert demos.demo_token_held(request=page_request) is None
+    assert TokenFamily.objects.count() == families
+
+
+def test_a_demo_token_is_made_once_and_then_held(page_request):
+    made = demos.demo_token(request=page_request)
+
+    assert demos.demo_token_held(request=page_request) == made
+    assert demos.demo_token(request=page_request) == made
+    assert TokenFamily.objects.filter(user=page_request.user).count() == 1
+
+
+def test_a_demo_token_about_to_expire_is_no_longer_held(page_request, monkeypatch):
+    made = demos.demo_token(request=page_request)
+    lifetime = demos.b64url_json(made["signed"].split(".")[1])["exp"] - clock.now().timestamp()
+    moved_clock(monkeypatch, lifetime - demos.DEMO_TOKEN_MARGIN_SECONDS)
+
+    assert demos.demo_token_held(request=page_request) is None
+    assert demos.demo_token(request=page_request) != made
+
+
+def test_the_jwt_facts_are_those_of_the_held_token(page_request, user):
+    held = demos.demo_token(request=page_request)
+
+    facts = demos.jwt_facts(held=held)
+
+    assert facts.token == held["signed"]
+    assert facts.payload["sub"] == str(user.pk)
+    assert facts.kid == facts.public_jwk["kid"]
+    assert facts.expires_in_seconds > 0
+
+
+def test_a_revoked_token_is_refused_by_the_api(page_request, client, user):
     result = demos.token_revocation_demo(request=page_request, revoke=True)
 
-    assert [result.before.status, result.revoke.status] == [200, 200]
+    assert result.before.status == HTTPStatus.OK
+    assert result.before.body["authenticated_by"] == "bearer"
+    assert result.before.body["id"] == user.pk
+    assert (result.revoke.method, result.revoke.path) == ("POST", "/api/auth/token/revoke/")
+    assert (result.revoke.status, result.revoke.body) == (HTTPStatus.OK, {})
     assert result.after.status == HTTPStatus.UNAUTHORIZED
     assert result.after.error_code == "token_revoked"
     assert result.after.challenge == (
         'Bearer realm="api", error="invalid_token", error_description="The token has been revoked."'
     )
     assert result.stateless_still_accepts
+    # The revocation endpoint really revoked it: its mark is in the database.
+    jti = result.before.body["token"]["jti"]
+    assert RevocationMark.objects.filter(kind=RevocationMark.Kind.TOKEN, subject=jti).exists()
 
 
-def test_revocation_verdicts_match_the_api(page_request, client):
-    token = demos.services.access_token_forms_issue(user=page_request.user).signed
-    demos.services.token_revoke(token=token)
+def test_a_token_not_revoked_is_accepted_twice(page_request):
+    result = demos.token_revocation_demo(request=page_request, revoke=False)
 
-    answer = demos.me_with_bearer(token=token)
+    assert result.revoke is None
+    assert (result.before.status, result.after.status) == (HTTPStatus.OK, HTTPStatus.OK)
+    assert result.before.body == result.after.body
 
-    same_as_the_api(answer, client.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {token}"))
 
-
-@pytest.mark.parametrize(
-    ("choice", "code"),
-    TAMPER_REFUSALS,
-)
-def test_each_tampering_is_refused_exactly_as_the_api_refuses_it(
-    page_request, client, choice, code
-):
+@pytest.mark.parametrize(("choice", "code"), TAMPER_REFUSALS)
+def test_each_tampering_is_refused_by_the_api(page_request, client, choice, code):
     tampering = demos.tamper_demo(request=page_request, choice=choice)
 
     assert tampering.answer.status == HTTPStatus.UNAUTHORIZED
@@ -98,53 +130,88 @@ def test_each_tampering_is_refused_exactly_as_the_api_refuses_it(
     same_as_the_api(tampering.answer, response)
 
 
-def test_a_signed_out_session_is_refused_as_the_api_refuses_it(page_request, user, client):
-    session = session_create(user=user)
-    key = session.session_key
-    assert demos.me_with_session_cookie(session_key=key).status == HTTPStatus.OK
-    session.delete()
+def test_the_tamper_lab_edits_the_held_token(page_request):
+    held = demos.demo_token(request=page_request)
 
-    answer = demos.me_with_session_cookie(session_key=key)
+    tampering = demos.tamper_demo(request=page_request, choice="sub")
 
-    assert answer.status == HTTPStatus.UNAUTHORIZED
-    assert answer.error_code == "not_authenticated"
-    assert answer.challenge == BEARER_CHALLENGE
-    assert answer.sent_headers == {"Cookie": f"{settings.SESSION_COOKIE_NAME}=…"}
-    client.cookies[settings.SESSION_COOKIE_NAME] = key
-    same_as_the_api(answer, client.get("/api/me/"))
+    assert tampering.token.split(".")[2] == held["signed"].split(".")[2]
+    assert TokenFamily.objects.filter(user=page_request.user).count() == 1
 
 
-def test_the_session_demo_leaves_no_session_behind(page_request, user):
+def test_a_signed_out_session_is_refused_by_the_api(page_request, user, client):
     sessions = SessionStore.get_model_class().objects.count()
 
     result = demos.session_revocation_demo(request=page_request)
 
-    assert (result.before.status, result.after.status) == (200, 401)
+    assert result.before.status == HTTPStatus.OK
     assert result.before.body["authenticated_by"] == "session"
+    assert result.before.body["id"] == user.pk
+    assert result.before.sent_headers == {"Cookie": f"{settings.SESSION_COOKIE_NAME}=…"}
+    assert result.after.status == HTTPStatus.UNAUTHORIZED
     assert result.after.error_code == "not_authenticated"
+    assert result.after.challenge.startswith('Bearer realm="api"')
+    # Signed out: no session nor device row of it is left, and the visitor's own is untouched.
     assert SessionStore.get_model_class().objects.count() == sessions
+    assert not demos.UserSession.objects.exclude(
+        session_key=page_request.session.session_key
+    ).exists()
 
 
-def test_a_cookie_without_a_csrf_token_is_refused_as_the_api_refuses_it(page_request, user):
+@pytest.fixture
+def notes_written():
+    """Every note saved and deleted while the test runs, by id."""
+    written: dict[str, list[int]] = {"created": [], "deleted": []}
+
+    def saved(instance, created, **kwargs):
+        if created:
+            written["created"].append(instance.pk)
+
+    def deleted(instance, **kwargs):
+        written["deleted"].append(instance.pk)
+
+    post_save.connect(saved, sender=Note, weak=False)
+    post_delete.connect(deleted, sender=Note, weak=False)
+    yield written
+    post_save.disconnect(saved, sender=Note)
+    post_delete.disconnect(deleted, sender=Note)
+
+
+def test_a_cookie_without_a_csrf_token_is_refused_and_a_bearer_token_writes(
+    page_request, notes_written
+):
     result = demos.csrf_demo(request=page_request)
 
     assert result.with_cookie.status == HTTPStatus.FORBIDDEN
     assert result.with_cookie.error_code == "csrf_failed"
     assert result.with_cookie.challenge is None
-    assert "Authorization" not in result.with_cookie.sent_headers
+    assert result.with_cookie.sent_headers == {
+        "Cookie": f"{settings.SESSION_COOKIE_NAME}=…; {settings.CSRF_COOKIE_NAME}=…",
+        "Content-Type": "application/json",
+    }
     assert result.with_bearer.status == HTTPStatus.CREATED
-    assert result.with_bearer.body["created"] is False
+    assert result.with_bearer.body["title"] == demos.CSRF_DEMO_NOTE["title"]
+    assert "Cookie" not in result.with_bearer.sent_headers
+    note_id = result.with_bearer.body["id"]
+    assert (result.cleanup.method, result.cleanup.path) == ("DELETE", f"/api/notes/{note_id}/")
+    assert result.cleanup.status == HTTPStatus.NO_CONTENT
+    # Really created, then really deleted.
+    assert notes_written == {"created": [note_id], "deleted": [note_id]}
     assert not Note.objects.exists()
+
+
+def test_the_csrf_refusal_is_the_apis_own(page_request):
+    result = demos.csrf_demo(request=page_request)
+
     browser = Client(enforce_csrf_checks=True)
-    browser.cookies[settings.SESSION_COOKIE_NAME] = page_request.COOKIES[
-        settings.SESSION_COOKIE_NAME
-    ]
-    response = browser.post("/api/notes/", {"title": "Cross-site"})
+    for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
+        browser.cookies[name] = page_request.COOKIES[name]
+    response = browser.post("/api/notes/", demos.CSRF_DEMO_NOTE, content_type="application/json")
     same_as_the_api(result.with_cookie, response)
     assert not Note.objects.exists()
 
 
-def test_a_refused_bearer_token_is_refused_in_the_csrf_demo_too(page_request):
+def test_a_refused_bearer_token_writes_nothing_and_nothing_is_deleted(page_request, notes_written):
     token = demos.demo_token(request=page_request)["signed"]
     demos.services.token_revoke(token=token)
 
@@ -152,3 +219,22 @@ def test_a_refused_bearer_token_is_refused_in_the_csrf_demo_too(page_request):
 
     assert result.with_bearer.status == HTTPStatus.UNAUTHORIZED
     assert result.with_bearer.error_code == "token_revoked"
+    assert result.cleanup is None
+    assert notes_written == {"created": [], "deleted": []}
+
+
+def test_the_session_engine_says_whether_sessions_are_in_the_database(page_request, settings):
+    assert demos.session_facts(request=page_request).in_database
+
+    settings.SESSION_ENGINE = "config.sessions"
+
+    assert not demos.session_facts(request=page_request).in_database
+
+
+def test_showing_the_facts_mints_nothing(page_request):
+    before = (TokenFamily.objects.count(), AuditEvent.objects.count())
+
+    demos.session_facts(request=page_request)
+    demos.demo_token_held(request=page_request)
+
+    assert (TokenFamily.objects.count(), AuditEvent.objects.count()) == before

@@ -20,8 +20,11 @@ from compare import measurements as measurements_module
 from compare.measurements import (
     AUTH_PROBE_URL_NAME,
     STYLES,
+    RevocationCost,
     StatelessBearerTokenAuthentication,
+    StyleMeasurement,
     auth_styles_measure,
+    revocation_cost,
 )
 from tests.factories import UserFactory
 
@@ -161,3 +164,46 @@ def test_the_stateless_variant_accepts_revoked_tokens(user, rf):
 
     assert authenticated_user.pk == user.pk
     assert token.jti
+
+
+def measured(style: str, median_us: float) -> StyleMeasurement:
+    return StyleMeasurement(
+        style=style,
+        label=style,
+        requests=1,
+        median_us=median_us,
+        p99_us=median_us,
+        queries_per_request=0,
+        request_bytes=0,
+        ratio_to_baseline=1.0,
+    )
+
+
+def test_the_revocation_check_costs_the_difference_of_the_two_token_styles():
+    measurements = [
+        measured("none", 10.0),
+        measured("session", 40.0),
+        measured("jwt", 31.5),
+        measured("jwt_stateless", 24.0),
+    ]
+
+    assert revocation_cost(measurements=measurements) == RevocationCost(
+        stateless_us=24.0, revocable_us=31.5, check_us=7.5, session_us=40.0
+    )
+
+
+def test_a_check_lost_in_the_noise_costs_nothing_rather_than_less():
+    measurements = [measured("session", 40.0), measured("jwt", 23.0), measured("jwt_stateless", 24)]
+
+    assert revocation_cost(measurements=measurements).check_us == 0.0
+
+
+def test_the_cost_of_a_real_measurement(user):
+    measurements = auth_styles_measure(user=user, requests=REQUESTS)
+    medians = {m.style: m.median_us for m in measurements}
+
+    cost = revocation_cost(measurements=measurements)
+
+    assert (cost.stateless_us, cost.revocable_us) == (medians["jwt_stateless"], medians["jwt"])
+    assert cost.session_us == medians["session"]
+    assert cost.check_us == max(0.0, medians["jwt"] - medians["jwt_stateless"])

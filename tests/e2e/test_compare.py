@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from api.models import Note
+from api.models import Note, TokenFamily
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,8 +25,29 @@ def compare_page(live_server, page, user, console_errors):
     assert console_errors == []
 
 
-def test_live_values_and_what_scripts_can_read(compare_page, settings):
+@pytest.fixture
+def holding_a_token(compare_page):
+    compare_page.get_by_role("button", name="Make my demo token").click()
+    expect(compare_page.get_by_test_id("jwt-algorithm")).to_be_visible()
+    return compare_page
+
+
+def test_the_demo_token_is_made_by_a_click_not_by_a_visit(compare_page, user):
     page = compare_page
+    expect(page.get_by_test_id("no-demo-token")).to_be_visible()
+    page.reload()
+    assert not TokenFamily.objects.filter(user=user).exists()
+
+    page.get_by_role("button", name="Make my demo token").click()
+
+    expect(page).to_have_url(re.compile(r"/compare/#side-by-side$"))
+    expect(page.get_by_test_id("jwt-algorithm")).to_contain_text("RS256")
+    expect(page.get_by_test_id("no-demo-token")).to_have_count(0)
+    assert TokenFamily.objects.filter(user=user).count() == 1
+
+
+def test_live_values_and_what_scripts_can_read(holding_a_token, settings):
+    page = holding_a_token
     expect(page.get_by_test_id("session-bytes")).to_have_text(re.compile(r"^\d+ bytes$"))
     expect(page.get_by_test_id("jwt-algorithm")).to_contain_text("RS256")
     countdown = page.get_by_test_id("jwt-countdown")
@@ -66,7 +87,7 @@ def test_revoking_a_session_and_a_token(compare_page):
 def test_editing_the_token_shows_why_it_is_refused(compare_page, label, code):
     page = compare_page
     page.get_by_label("Edit").select_option(label=label)
-    page.get_by_role("button", name="Check the edited token as /api/me/ would").click()
+    page.get_by_role("button", name="Send the edited token to /api/me/").click()
 
     tampering = page.get_by_test_id("tampering")
     expect(tampering).to_contain_text("HTTP 401")
@@ -74,21 +95,26 @@ def test_editing_the_token_shows_why_it_is_refused(compare_page, label, code):
     expect(tampering).to_contain_text('WWW-Authenticate: Bearer realm="api", error="invalid_token"')
 
 
-def test_signed_and_encrypted_forms(compare_page):
-    forms = compare_page.get_by_test_id("encrypted-forms")
+def test_signed_and_encrypted_forms(holding_a_token):
+    forms = holding_a_token.get_by_test_id("encrypted-forms")
     expect(forms).to_contain_text("3 parts")
     expect(forms).to_contain_text("5 parts")
 
 
-def test_a_cross_site_form_is_refused_and_a_bearer_call_is_not(compare_page, user):
+def test_cookies_without_a_csrf_token_are_refused_and_a_bearer_call_writes(compare_page, user):
     page = compare_page
-    page.get_by_role("button", name="Check what a cross-site form could send").click()
+    name = "Write a note with your cookies alone, then with a bearer token"
+    page.get_by_role("button", name=name).click()
 
     answers = page.get_by_test_id("csrf-demo").locator(".exchange")
     expect(answers.first).to_have_attribute("data-status", "403")
     expect(answers.first.locator(".error-code")).to_have_text("csrf_failed")
     expect(answers.last).to_have_attribute("data-status", "201")
-    expect(page.get_by_test_id("csrf-verdict")).to_contain_text("No note was created.")
+    cleanup = page.get_by_test_id("csrf-cleanup").locator(".exchange")
+    expect(cleanup).to_have_attribute("data-status", "204")
+    verdict = page.get_by_test_id("csrf-verdict")
+    expect(verdict).to_contain_text(re.compile(r"the API created note\s+\d+\s+\(HTTP 201\)"))
+    expect(verdict).to_contain_text("a second request deleted it (HTTP 204).")
     assert not Note.objects.filter(owner=user).exists()
 
 
@@ -99,6 +125,9 @@ def test_measuring_draws_the_bar_chart(compare_page):
     chart = page.get_by_test_id("measurements")
     expect(chart.locator("rect.chart-bar")).to_have_count(4)
     expect(chart).to_contain_text("queries")
+    expect(page.get_by_test_id("revocation-cost")).to_contain_text(
+        re.compile(r"being able to revoke costs\s+\d+\s+µs a request here")
+    )
 
 
 def test_the_page_has_no_inline_script(live_server, client, user):
