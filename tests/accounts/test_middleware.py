@@ -1,6 +1,9 @@
 """accounts.middleware: "last seen" written at most once a minute per session."""
 
+from http import HTTPStatus
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import connection
 from django.test import Client
@@ -53,3 +56,27 @@ def test_once_the_minute_is_over_the_next_request_writes_again(client, user, pas
     cache.clear()
 
     assert usersession_writes(another_worker(client)) >= 1
+
+
+def test_with_the_database_unreachable_last_seen_is_skipped_not_refused(
+    redis_caches, client, user, monkeypatch
+):
+    """A session in Redis answers without the database; the once-a-minute write must not turn
+    that request into a 503. (The fault suite stops PostgreSQL for real.)"""
+    from allauth.usersessions.models import UserSession
+    from django.db import OperationalError
+
+    client.force_login(user)
+    assert client.get("/api/me/").status_code == HTTPStatus.OK  # state published, last seen due
+    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    caches["local"].clear()
+    cache.delete(f"usersession-seen:{session_key}")  # due again
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(UserSession.objects, "create_from_request", unreachable)
+    response = client.get("/api/me/")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["authenticated_by"] == "session"
