@@ -60,6 +60,7 @@ import redis
 from psycopg import sql
 
 from config import gunicorn as gunicorn_config
+from tests.faults.services import worker_pids
 from tests.servers import free_port, http, running_redis, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -224,13 +225,7 @@ def proc_stat(pid: int) -> list[str] | None:
 
 
 # Indices in proc_stat's fields: proc(5)'s field numbers less 3 (pid and comm come first).
-PPID, UTIME, STIME, CUTIME, CSTIME = 1, 11, 12, 13, 14
-
-
-def children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (this kernel has no /proc/<pid>/task/*/children)."""
-    pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
-    return [each for each in pids if (fields := proc_stat(each)) and int(fields[PPID]) == pid]
+UTIME, STIME, CUTIME, CSTIME = 11, 12, 13, 14
 
 
 class CpuMeter:
@@ -254,7 +249,7 @@ class CpuMeter:
             ticks["workers"][side.master] = sum(
                 int(master[i]) for i in (UTIME, STIME, CUTIME, CSTIME)
             )
-        for pid in [*children(side.master), side.redis]:
+        for pid in [*worker_pids(side.master), side.redis]:
             if (fields := proc_stat(pid)) is not None:
                 part = "redis" if pid == side.redis else "workers"
                 ticks[part][pid] = int(fields[UTIME]) + int(fields[STIME])

@@ -11,7 +11,7 @@ more are started beside it, each importing Django with the same settings, readin
 every cache alias and querying the database once, so each holds its connections, then waiting.
 Then `--writes` writes of each kind are made here, one at a time:
 
-- revoke: api.services.token_revoke of a fresh access token (its row in PostgreSQL, its mark in
+- revoke: api.services.token_revoke of a fresh access token (a row in PostgreSQL, a mark in
   Redis);
 - sign-out: the real thing, as a person does it: a POST to /accounts/logout/ (over HTTPS, as
   from the load balancer) through django.test.Client with a session signed in beforehand by
@@ -25,8 +25,9 @@ answers, on this thread: redis-py's Connection wrapped here) and its round trips
 
 Expectations, printed as met or missed, not asserted: the Redis part of each write within 1.5 x
 a plain SET's time (medians, at the same N); the whole write at the most processes no slower than
-at the fewest, within noise, judged as its median at most NOISE x the other (medians of 500
-writes on this shared 2-core machine move by up to about a tenth between runs).
+at the fewest, within noise: its median at most NOISE x the other's, a margin for the drift of a
+shared machine between two measurements minutes apart, which the plain SET's own ratio between
+the two shows beside it.
 """
 
 import argparse
