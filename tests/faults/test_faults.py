@@ -452,7 +452,18 @@ def passive_subscribers(port: int) -> Iterator[None]:
 
 
 def test_a_stalled_worker_of_one_server_does_not_slow_the_writes_of_another(stack):
-    """One of B's workers stopped while A serves sign-ins, revocations and sign-outs."""
+    """One of B's workers stopped while A serves sign-ins, revocations and sign-outs; both had
+    just served sessions and bearer tokens, so each holds what serving them holds."""
+    b = stack["B"]
+    access = token_pair(b, "faults")["access"]
+    cookie = signed_in_cookie(b, "faults")
+    busy = {
+        "bearer": get(f"{b}/api/me/", **bearer(access)),
+        "session": get(f"{b}/api/me/", Cookie=cookie),
+    }
+    with Load(busy, threads=4) as load:
+        time.sleep(2)
+    assert statuses(load.outcomes) == {HTTPStatus.OK}
     worker = worker_pids(stack["servers"]["B"].process.pid)[0]
     writes_not_slowed(stack["A"], fault="one of B's workers stopped", faulty=stopped(worker))
     wait_until(lambda: healthy(stack["B"]), seconds=30, step=0.2)
