@@ -14,12 +14,15 @@ too; an entry past its deadline is never returned; a NearCache's callers share s
 Django's closing of every cache alias after a request is skipped unless a backend closes anything.
 """
 
+import contextlib
 import json
 import os
+import queue
 import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -33,7 +36,6 @@ from config import memory
 from config.memory import ACK_PREFIX, CHANNEL, ENTRY_OVERHEAD, LocalCache, Memory, NearCache
 from config.settings.caches import REDIS_TIMEOUT_SECONDS
 from tests.conftest import production_caches, subscription_trusted
-from tests.faults.services import PubSubProxy
 from tests.servers import ROOT, free_port, redis_server_binary, running_redis
 
 READS = ("get", "mget", "exists")
@@ -55,6 +57,128 @@ for line in sys.stdin:
     exec(line, namespace)
     print(repr(namespace.get("result")), flush=True)
 """
+
+
+def resp_frame_end(buffer: bytes, start: int) -> int | None:
+    """Where the RESP2/RESP3 frame beginning at `start` ends, or None if it is not all here."""
+    line_end = buffer.find(b"\r\n", start)
+    if line_end < 0:
+        return None
+    kind = buffer[start : start + 1]
+    if kind in b"+-:_,#(":
+        return line_end + 2
+    length = int(buffer[start + 1 : line_end])
+    if kind in b"$=!":
+        end = line_end + 2 + max(length, 0) + (2 if length >= 0 else 0)
+        return end if end <= len(buffer) else None
+    position = line_end + 2
+    for _ in range(max(length, 0) * (2 if kind == b"%" else 1)):
+        position = resp_frame_end(buffer, position)
+        if position is None:
+            return None
+    return position
+
+
+def is_published_message(frame: bytes) -> bool:
+    head = frame[:24]
+    return b"$7\r\nmessage\r\n" in head or b"$8\r\npmessage\r\n" in head
+
+
+class PubSubProxy:
+    """A TCP proxy in front of Redis. Connections pass through untouched, except on a connection
+    that has subscribed, from Redis to the client, where `mode` decides:
+    - "pass": everything passes;
+    - "drop-messages": published messages are dropped, everything else (pings' answers) passes:
+      the subscription looks alive and announces nothing;
+    - "blackhole": everything is dropped: the subscription goes silent;
+    - "delay": everything passes, in order, `delay_seconds` late: announcements on their way
+      while the writer already has its answer, as on a slow or distant link.
+    `dropped` counts the frames dropped."""
+
+    def __init__(self, upstream_port: int, *, delay_seconds: float = 0.2) -> None:
+        self.upstream_port = upstream_port
+        self.mode = "pass"
+        self.delay_seconds = delay_seconds
+        self.dropped = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._closing = False
+        self._sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, database: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{database}"
+
+    def _accept(self) -> None:
+        while not self._closing:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=2)
+            except OSError:
+                client.close()  # Redis is down: so is the proxy's far side
+                continue
+            upstream.settimeout(None)
+            self._sockets += [client, upstream]
+            state = {"subscribed": False}
+            threading.Thread(target=self._up, args=(client, upstream, state), daemon=True).start()
+            threading.Thread(target=self._down, args=(upstream, client, state), daemon=True).start()
+
+    def _up(self, client: socket.socket, upstream: socket.socket, state: dict) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := client.recv(65536):
+                if b"SUBSCRIBE" in chunk.upper():
+                    state["subscribed"] = True
+                upstream.sendall(chunk)
+        self._close(client, upstream)
+
+    def _down(self, upstream: socket.socket, client: socket.socket, state: dict) -> None:
+        pending = b""
+        # Once subscribed, what Redis sends leaves through `outbox`, each part at its due time.
+        outbox: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._send_when_due, args=(outbox, client), daemon=True).start()
+        with contextlib.suppress(OSError):
+            while chunk := upstream.recv(65536):
+                if not state["subscribed"]:
+                    client.sendall(chunk)
+                    continue
+                due = time.monotonic() + (self.delay_seconds if self.mode == "delay" else 0.0)
+                if self.mode in ("pass", "delay") and not pending:
+                    outbox.put((due, chunk))
+                    continue
+                pending += chunk
+                while (end := resp_frame_end(pending, 0)) is not None:
+                    frame, pending = pending[:end], pending[end:]
+                    if self.mode == "blackhole" or (
+                        self.mode == "drop-messages" and is_published_message(frame)
+                    ):
+                        self.dropped += 1
+                    else:
+                        outbox.put((due, frame))
+        outbox.put(None)
+        self._close(client, upstream)
+
+    @staticmethod
+    def _send_when_due(outbox: queue.SimpleQueue, client: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while (item := outbox.get()) is not None:
+                due, data = item
+                time.sleep(max(0.0, due - time.monotonic()))
+                client.sendall(data)
+
+    @staticmethod
+    def _close(*sockets: socket.socket) -> None:
+        for each in sockets:
+            with contextlib.suppress(OSError):
+                each.shutdown(socket.SHUT_RDWR)
+            each.close()
+
+    def close(self) -> None:
+        self._closing = True
+        self._listener.close()
+        self._close(*self._sockets)
 
 
 class Elsewhere:
