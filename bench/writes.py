@@ -210,27 +210,35 @@ def verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
-def report(*, results: dict[int, dict[str, Timings]], writes: int) -> None:
+def header(*, writes: int) -> None:
     print(
         f"{writes} writes of each kind per row, one at a time; ms per write, median / p99; "
         "Redis part: time in redis-py sending commands and reading answers"
     )
     print(
         f"{'processes':>9}  {'write':<13}{'whole':>17}{'Redis part':>17}{'round trips':>12}"
-        f"{'plain SET':>17}  Redis part <= {REDIS_PART_BOUND} x SET"
+        f"{'plain SET':>17}  Redis part <= {REDIS_PART_BOUND} x SET",
+        flush=True,
     )
-    for count, timings in results.items():
-        plain_median, plain_p99 = Timings.summary(timings["plain SET"].whole)
-        for kind in KINDS:
-            whole, redis_part = timings[kind].whole, timings[kind].redis
-            median, p99 = Timings.summary(whole)
-            redis_median, redis_p99 = Timings.summary(redis_part)
-            print(
-                f"{count:>9}  {kind:<13}{median:>9.3f} / {p99:>6.3f}"
-                f"{redis_median:>9.3f} / {redis_p99:>6.3f}{timings[kind].round_trips:>12.1f}"
-                f"{plain_median:>9.3f} / {plain_p99:>6.3f}  "
-                f"{verdict(redis_median <= REDIS_PART_BOUND * plain_median)}"
-            )
+
+
+def rows(*, count: int, timings: dict[str, Timings]) -> None:
+    """One count's rows, printed as soon as it is measured."""
+    plain_median, plain_p99 = Timings.summary(timings["plain SET"].whole)
+    for kind in KINDS:
+        median, p99 = Timings.summary(timings[kind].whole)
+        redis_median, redis_p99 = Timings.summary(timings[kind].redis)
+        print(
+            f"{count:>9}  {kind:<13}{median:>9.3f} / {p99:>6.3f}"
+            f"{redis_median:>9.3f} / {redis_p99:>6.3f}{timings[kind].round_trips:>12.1f}"
+            f"{plain_median:>9.3f} / {plain_p99:>6.3f}  "
+            f"{verdict(redis_median <= REDIS_PART_BOUND * plain_median)}",
+            flush=True,
+        )
+
+
+def by_processes(results: dict[int, dict[str, Timings]]) -> None:
+    """The whole write at the most processes against the fewest."""
     fewest, most = min(results), max(results)
     plain = [statistics.median(results[count]["plain SET"].whole) for count in (fewest, most)]
     print(
@@ -296,6 +304,7 @@ def main() -> None:
             "session save": writes.session_save,
         }
         results: dict[int, dict[str, Timings]] = {}
+        header(writes=args.writes)
         for count in counts:
             # This process is one of the `count`.
             with idle_processes(count - 1, env=dict(os.environ)):
@@ -303,8 +312,8 @@ def main() -> None:
                     name: timed(call, writes=args.writes, clock=clock)
                     for name, call in calls.items()
                 }
-            print(f"{count} processes: measured", file=sys.stderr, flush=True)
-    report(results=results, writes=args.writes)
+            rows(count=count, timings=results[count])
+    by_processes(results)
 
 
 if __name__ == "__main__":
