@@ -25,11 +25,11 @@ request says `X-Forwarded-Proto: https`, as the load balancer would.
 Around every turn, the CPU time (user + system, /proc/<pid>/stat) of each process serving the
 target's side is read: its gunicorn master and workers (with the time of workers that exited
 and were reaped meanwhile), its Redis server, and its PostgreSQL backends (pg_stat_activity's
-pids on its database, listed at the start and at the end of the turn; a backend that ended
-during the turn is not counted, and the report says how many did). CPU per request is those
-seconds over the requests wrk completed in the turn. wrk itself, the other side and the
-machine's other work are not counted. At the end the project's token is revoked through its
-API, and the very next request with it must be refused.
+pids on its database, listed at the start and at the end of the turn, and every
+BACKEND_READING_SECONDS between, so a backend that ends during the turn is counted up to its
+last reading). CPU per request is those seconds over the requests wrk completed in the turn.
+wrk itself, the other side and the machine's other work are not counted. At the end the
+project's token is revoked through its API, and the very next request with it must be refused.
 
 Prints, per target, the CPU per request in µs (all, then workers / Redis / PostgreSQL), requests
 per second, p50/p99 latency and errors; for each project target, "x peer": the peer's CPU per
@@ -47,6 +47,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -77,6 +78,8 @@ PROJECT_SETTINGS = {
     "django": "bench.project_django_cache",
 }
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# How often a turn lists its side's PostgreSQL backends and reads their CPU time.
+BACKEND_READING_SECONDS = 0.25
 # Where a side's CPU time goes: its gunicorn master and workers, its Redis, its PostgreSQL backends.
 PARTS = ("workers", "redis", "postgres")
 
@@ -253,31 +256,64 @@ class CpuMeter:
             if (fields := proc_stat(pid)) is not None:
                 part = "redis" if pid == side.redis else "workers"
                 ticks[part][pid] = int(fields[UTIME]) + int(fields[STIME])
+        ticks["postgres"] = self.backend_ticks(side)
+        return ticks
+
+    def backend_ticks(self, side: Processes) -> dict[int, int]:
         backends = self.admin.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s", (side.database,)
         ).fetchall()
+        ticks = {}
         for (pid,) in backends:
             if (fields := proc_stat(pid)) is not None:
-                ticks["postgres"][pid] = int(fields[UTIME]) + int(fields[STIME])
+                ticks[pid] = int(fields[UTIME]) + int(fields[STIME])
         return ticks
 
+    @contextmanager
+    def measuring(self, server: Server) -> Iterator[dict]:
+        """What `server`'s side spends inside the block (cpu_between's answer, filled on exit).
 
-def cpu_between(start: dict[str, dict[int, int]], end: dict[str, dict[int, int]]) -> dict:
-    """CPU seconds per part from `start` to `end`, and how many PostgreSQL backends ended
-    in between (their time since `start` is lost: the postmaster reaps every side's).
+        The backends are listed at the start and at the end, and every BACKEND_READING_SECONDS
+        between: a backend that ends during the block (Django closes a connection older than
+        CONN_MAX_AGE, and the postmaster, not the side, reaps it) is counted up to its last
+        reading."""
+        side = self.sides[server]
+        start = self.snapshot(server)
+        latest = dict(start["postgres"])
+        done = threading.Event()
 
-    The gunicorn tree's is its total at `end` less its total at `start` (a reaped worker's time
-    moved into the master's); a backend's is its time at `end` less its time at `start`, or all
-    of it if it began in between."""
+        def read_backends() -> None:
+            while not done.wait(BACKEND_READING_SECONDS):
+                latest.update(self.backend_ticks(side))
+
+        reader = threading.Thread(target=read_backends)
+        reader.start()
+        spent: dict = {}
+        try:
+            yield spent
+        finally:
+            done.set()
+            reader.join()
+            end = self.snapshot(server)
+            latest.update(end["postgres"])
+            spent |= cpu_between(start=start, end=end, backends=latest)
+
+
+def cpu_between(
+    *, start: dict[str, dict[int, int]], end: dict[str, dict[int, int]], backends: dict[int, int]
+) -> dict:
+    """CPU seconds per part from `start` to `end`, and how many PostgreSQL backends ended in
+    between. The gunicorn tree's is its total at `end` less its total at `start` (a reaped
+    worker's time moved into the master's); a backend's is its last reading (`backends`) less
+    its time at `start`, or all of it if it began in between."""
     seconds = {
         part: (sum(end[part].values()) - sum(start[part].values())) / CLOCK_TICKS
         for part in ("workers", "redis")
     }
     seconds["postgres"] = (
-        sum(ticks - start["postgres"].get(pid, 0) for pid, ticks in end["postgres"].items())
-        / CLOCK_TICKS
+        sum(ticks - start["postgres"].get(pid, 0) for pid, ticks in backends.items()) / CLOCK_TICKS
     )
-    return {"seconds": seconds, "ended_backends": len(start["postgres"].keys() - end["postgres"])}
+    return {"seconds": seconds, "ended_backends": len(backends.keys() - end["postgres"])}
 
 
 @dataclass(frozen=True)
@@ -350,9 +386,9 @@ def measured_turns(
 
     def turn(target: Target) -> dict:
         url, headers = runs[target.name]
-        before = meter.snapshot(target.server)
-        summary = wrk(url=url, headers=headers, seconds=seconds, connections=connections)
-        summary["cpu"] = cpu_between(before, meter.snapshot(target.server))
+        with meter.measuring(target.server) as spent:
+            summary = wrk(url=url, headers=headers, seconds=seconds, connections=connections)
+        summary["cpu"] = spent
         turns[target.name].append(summary)
         return summary
 
@@ -699,7 +735,10 @@ def report(*, results: list[LoadResult], revocation: str) -> None:
             f"{verdict}".rstrip()
         )
     ended = sum(r.ended_backends for r in results)
-    print(f"PostgreSQL backends that ended during a turn (their time in it not counted): {ended}.")
+    print(
+        f"PostgreSQL backends that ended during a turn: {ended} (each counted up to its last "
+        f"reading, at most {BACKEND_READING_SECONDS} s before it ended)."
+    )
     print(f"Revocation: {revocation}")
 
 
