@@ -76,7 +76,8 @@ STARTING_AT_ONCE = 16
 
 class RedisClock:
     """The time this thread spends in redis-py's Connection sending commands and reading their
-    answers, and its round trips (commands sent, a pipeline's at once), while `running`."""
+    answers, and its round trips (sends: a pipeline's commands go in one), since `reset()`.
+    Other threads' calls pass untimed."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
