@@ -1,29 +1,41 @@
-"""Load benchmark (not a test): the project against a stock peer, over the wire, with wrk.
+"""Load benchmark (not a test): the project against a stock peer, over the wire, with wrk; CPU
+time per request of every process serving each side, throughput beside it.
 
 Run from the project folder: `.venv/bin/python -m bench.load [--seconds 30] [--rounds 10]
-[--only probe-bearer,peer-jwt-stateless] [--workers N] [--threads N] [--connections 16]`.
-Needs `wrk` (Debian: `apt-get install wrk`), `redis-server`, and a PostgreSQL server whose
-`--postgres` role may create databases (default: the role .ci/services makes).
+[--only probe-bearer,peer-jwt-stateless] [--workers N] [--threads N] [--connections 16]
+[--project-cache django-redis|django]`. Needs `wrk` (Debian: `apt-get install wrk`),
+`redis-server`, and a PostgreSQL server on this machine whose `--postgres` role may create
+databases (default: the role .ci/services makes); run as root, to read its backends' /proc.
 
 Two servers run side by side on 127.0.0.1, both under gunicorn with config/gunicorn.py and the
-same shape (--workers x --threads):
+same shape (--workers x --threads), each with a throwaway database on the same PostgreSQL server
+and a Redis server of its own:
 
-- the project, under its production settings, with a throwaway PostgreSQL database and its own
-  Redis (database 0: cache, sessions, revocation marks), as in production;
+- the project, under its production settings (`--project-cache django`: bench/
+  project_django_cache.py, the same with every django-redis alias on Django's own RedisCache);
 - the peer (bench/peer/): what a developer would build instead, `django-admin startproject` with
-  Django REST framework and djangorestframework-simplejwt in stock settings, with its own
-  throwaway database on the same PostgreSQL server and database 1 of the same Redis.
+  Django REST framework and djangorestframework-simplejwt in stock settings.
 
 Each gets one user, a session of that user (cookie) and an access token. Every target (TARGETS)
 is first checked to answer 200 with the credentials it is meant to use (for the project, that
 the expected authenticator accepted them), warmed up, then driven by wrk in turns, round by
 round: each project target right beside its peer, in alternating order (measured_turns). Every
-request says `X-Forwarded-Proto: https`, as the load balancer would. At the end the project's
-token is revoked through its API, and the very next request with it must be refused.
+request says `X-Forwarded-Proto: https`, as the load balancer would.
 
-Prints requests per second, p50/p99 latency, errors and each project target's throughput as a
-multiple of its peer target's (the median over rounds of the ratio to the peer's turn beside it)
-against its goal. `--only` measures a subset (the peers of the chosen targets come along).
+Around every turn, the CPU time (user + system, /proc/<pid>/stat) of each process serving the
+target's side is read: its gunicorn master and workers (with the time of workers that exited
+and were reaped meanwhile), its Redis server, and its PostgreSQL backends (pg_stat_activity's
+pids on its database, listed at the start and at the end of the turn, and every
+BACKEND_READING_SECONDS between, so a backend that ends during the turn is counted up to its
+last reading). CPU per request is those seconds over the requests wrk completed in the turn.
+wrk itself, the other side and the machine's other work are not counted. At the end the
+project's token is revoked through its API, and the very next request with it must be refused.
+
+Prints, per target, the CPU per request in µs (all, then workers / Redis / PostgreSQL), requests
+per second, p50/p99 latency and errors; for each project target, "x peer": the peer's CPU per
+request over ours in the turn beside it (higher is better), the median over rounds, against its
+goal, and the same median of our throughput over the peer's. `--only` measures a subset (the
+peers of the chosen targets come along).
 """
 
 import argparse
@@ -35,6 +47,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -44,9 +57,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import redis
 from psycopg import sql
 
 from config import gunicorn as gunicorn_config
+from tests.faults.services import worker_pids
 from tests.servers import free_port, http, running_redis, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +72,16 @@ STARTUP_SECONDS = 60
 HTTPS = {"X-Forwarded-Proto": "https"}
 # In a target's `expect`: the id of the user prepared on that target's server.
 USER_ID = "<user id>"
+# The settings the project runs under, by --project-cache.
+PROJECT_SETTINGS = {
+    "django-redis": "config.settings.production",
+    "django": "bench.project_django_cache",
+}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# How often a turn lists its side's PostgreSQL backends and reads their CPU time.
+BACKEND_READING_SECONDS = 0.25
+# Where a side's CPU time goes: its gunicorn master and workers, its Redis, its PostgreSQL backends.
+PARTS = ("workers", "redis", "postgres")
 
 
 @dataclass(frozen=True)
@@ -77,8 +102,9 @@ PEER = Server("peer", "bench.peer.wsgi", "/none/", "bench.peer.settings")
 class Target:
     """One URL with one kind of credentials ("none", "session" or "bearer") on one server.
 
-    `peer` names the target it is compared with, `goal` the least throughput it must keep as a
-    multiple of that peer's; `expect` holds fields its answer must have before it is loaded.
+    `peer` names the target it is compared with, `goal` the least the peer's CPU per request
+    must be as a multiple of its own; `expect` holds fields its answer must have before it is
+    loaded.
     """
 
     name: str
@@ -118,7 +144,7 @@ TARGETS = (
         PROBE_PATH,
         "bearer",
         peer="peer-jwt-stateless",
-        goal=1.0,
+        goal=0.90,
         expect={"authenticated_by": "bearer", "user_id": USER_ID},
     ),
     Target(
@@ -159,6 +185,7 @@ print(json.dumps({
     "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
     "access": pair.access,
     "user_id": user.pk,
+    "caches": {alias: each["BACKEND"] for alias, each in settings.CACHES.items()},
 }))
 """,
     # Stock only: Django's own login into the session store, simplejwt's own access token.
@@ -182,9 +209,118 @@ print(json.dumps({
 
 
 @dataclass(frozen=True)
+class Processes:
+    """What serves one side: its gunicorn master (the workers are its children), its Redis
+    server, and the database whose PostgreSQL backends are its own."""
+
+    master: int
+    redis: int
+    database: str
+
+
+def proc_stat(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat's fields after the command name (the state first); None once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+# Indices in proc_stat's fields: proc(5)'s field numbers less 3 (pid and comm come first).
+UTIME, STIME, CUTIME, CSTIME = 11, 12, 13, 14
+
+
+class CpuMeter:
+    """Reads the CPU time, in clock ticks, of every process serving a side, by part (PARTS)."""
+
+    def __init__(self, *, admin_url: str, sides: dict[Server, Processes]) -> None:
+        self.sides = sides
+        # Connected to the admin database, so its own backend is no side's.
+        self.admin = psycopg.connect(admin_url, autocommit=True)
+
+    def close(self) -> None:
+        self.admin.close()
+
+    def snapshot(self, server: Server) -> dict[str, dict[int, int]]:
+        """Per part, each process's ticks. The master's include its reaped children's (cutime,
+        cstime): a worker that exits during a turn still has its time counted."""
+        side = self.sides[server]
+        ticks: dict[str, dict[int, int]] = {part: {} for part in PARTS}
+        master = proc_stat(side.master)
+        if master is not None:
+            ticks["workers"][side.master] = sum(
+                int(master[i]) for i in (UTIME, STIME, CUTIME, CSTIME)
+            )
+        for pid in [*worker_pids(side.master), side.redis]:
+            if (fields := proc_stat(pid)) is not None:
+                part = "redis" if pid == side.redis else "workers"
+                ticks[part][pid] = int(fields[UTIME]) + int(fields[STIME])
+        ticks["postgres"] = self.backend_ticks(side)
+        return ticks
+
+    def backend_ticks(self, side: Processes) -> dict[int, int]:
+        backends = self.admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (side.database,)
+        ).fetchall()
+        ticks = {}
+        for (pid,) in backends:
+            if (fields := proc_stat(pid)) is not None:
+                ticks[pid] = int(fields[UTIME]) + int(fields[STIME])
+        return ticks
+
+    @contextmanager
+    def measuring(self, server: Server) -> Iterator[dict]:
+        """What `server`'s side spends inside the block (cpu_between's answer, filled on exit).
+
+        The backends are listed at the start and at the end, and every BACKEND_READING_SECONDS
+        between: a backend that ends during the block (Django closes a connection older than
+        CONN_MAX_AGE, and the postmaster, not the side, reaps it) is counted up to its last
+        reading."""
+        side = self.sides[server]
+        start = self.snapshot(server)
+        latest = dict(start["postgres"])
+        done = threading.Event()
+
+        def read_backends() -> None:
+            while not done.wait(BACKEND_READING_SECONDS):
+                latest.update(self.backend_ticks(side))
+
+        reader = threading.Thread(target=read_backends)
+        reader.start()
+        spent: dict = {}
+        try:
+            yield spent
+        finally:
+            done.set()
+            reader.join()
+            end = self.snapshot(server)
+            latest.update(end["postgres"])
+            spent |= cpu_between(start=start, end=end, backends=latest)
+
+
+def cpu_between(
+    *, start: dict[str, dict[int, int]], end: dict[str, dict[int, int]], backends: dict[int, int]
+) -> dict:
+    """CPU seconds per part from `start` to `end`, and how many PostgreSQL backends ended in
+    between. The gunicorn tree's is its total at `end` less its total at `start` (a reaped
+    worker's time moved into the master's); a backend's is its last reading (`backends`) less
+    its time at `start`, or all of it if it began in between."""
+    seconds = {
+        part: (sum(end[part].values()) - sum(start[part].values())) / CLOCK_TICKS
+        for part in ("workers", "redis")
+    }
+    seconds["postgres"] = (
+        sum(ticks - start["postgres"].get(pid, 0) for pid, ticks in backends.items()) / CLOCK_TICKS
+    )
+    return {"seconds": seconds, "ended_backends": len(backends.keys() - end["postgres"])}
+
+
+@dataclass(frozen=True)
 class LoadResult:
     """One target over all its turns: total throughput, the median turn's p50, the worst p99,
-    and the median of its throughput relative to its peer's in the turn beside it."""
+    CPU µs per request by part, and the medians over rounds of the peer's CPU per request over
+    ours and of our throughput over the peer's, each in the turn beside it."""
 
     target: Target
     requests: int
@@ -192,14 +328,23 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     errors: int
-    ratio_to_peer: float | None
+    cpu_us: dict[str, float]
+    ended_backends: int
+    cpu_ratio: float | None
+    rate_ratio: float | None
 
 
 def rate(summary: dict) -> float:
     return summary["requests"] / (summary["duration_us"] / 1e6)
 
 
-def load_result(*, target: Target, runs: list[dict], ratios: list[float] | None) -> LoadResult:
+def cpu_per_request(summary: dict) -> float:
+    return sum(summary["cpu"]["seconds"].values()) / max(summary["requests"], 1)
+
+
+def load_result(
+    *, target: Target, runs: list[dict], ratios: list[tuple[float, float]]
+) -> LoadResult:
     requests = sum(run["requests"] for run in runs)
     return LoadResult(
         target=target,
@@ -208,7 +353,13 @@ def load_result(*, target: Target, runs: list[dict], ratios: list[float] | None)
         p50_ms=statistics.median(run["p50_us"] for run in runs) / 1000,
         p99_ms=max(run["p99_us"] for run in runs) / 1000,
         errors=sum(run["non_2xx"] + run["socket_errors"] for run in runs),
-        ratio_to_peer=statistics.median(ratios) if ratios else None,
+        cpu_us={
+            part: sum(run["cpu"]["seconds"][part] for run in runs) / max(requests, 1) * 1e6
+            for part in PARTS
+        },
+        ended_backends=sum(run["cpu"]["ended_backends"] for run in runs),
+        cpu_ratio=statistics.median(cpu for cpu, _ in ratios) if ratios else None,
+        rate_ratio=statistics.median(rate for _, rate in ratios) if ratios else None,
     )
 
 
@@ -216,24 +367,28 @@ def measured_turns(
     *,
     targets: list[Target],
     runs: dict[str, tuple[str, dict[str, str]]],
+    meter: CpuMeter,
     rounds: int,
     seconds: int,
     connections: int,
-) -> tuple[dict[str, list[dict]], dict[str, list[float]]]:
-    """Each target's wrk summaries, and each project target's throughput over its peer's, turn
-    by turn. A project target runs right beside its peer, which goes first in even rounds and
-    second in odd ones: a ratio compares two runs `seconds` apart, so a change in the machine's
-    load (this one is shared) touches both sides alike. A peer is measured beside every target
-    compared with it; one that no selected target compares with runs alone, once a round."""
+) -> tuple[dict[str, list[dict]], dict[str, list[tuple[float, float]]]]:
+    """Each target's wrk summaries (with the CPU its side spent, `cpu`), and each project
+    target's (peer's CPU per request over its own, its throughput over the peer's), turn by turn.
+    A project target runs right beside its peer, which goes first in even rounds and second in
+    odd ones: a ratio compares two runs `seconds` apart, so a change in the machine's load (this
+    one is shared) touches both sides alike. A peer is measured beside every target compared
+    with it; one that no selected target compares with runs alone, once a round."""
     pairs = [(target, TARGETS_BY_NAME[target.peer]) for target in targets if target.peer]
     compared = {peer.name for _, peer in pairs}
     alone = [t for t in targets if t.peer is None and t.name not in compared]
     turns: dict[str, list[dict]] = {target.name: [] for target in targets}
-    ratios: dict[str, list[float]] = {target.name: [] for target, _ in pairs}
+    ratios: dict[str, list[tuple[float, float]]] = {target.name: [] for target, _ in pairs}
 
     def turn(target: Target) -> dict:
         url, headers = runs[target.name]
-        summary = wrk(url=url, headers=headers, seconds=seconds, connections=connections)
+        with meter.measuring(target.server) as spent:
+            summary = wrk(url=url, headers=headers, seconds=seconds, connections=connections)
+        summary["cpu"] = spent
         turns[target.name].append(summary)
         return summary
 
@@ -243,7 +398,12 @@ def measured_turns(
                 peer_run, target_run = turn(peer), turn(target)
             else:
                 target_run, peer_run = turn(target), turn(peer)
-            ratios[target.name].append(rate(target_run) / rate(peer_run))
+            ratios[target.name].append(
+                (
+                    cpu_per_request(peer_run) / cpu_per_request(target_run),
+                    rate(target_run) / rate(peer_run),
+                )
+            )
         for target in alone:
             turn(target)
     return turns, ratios
@@ -287,8 +447,14 @@ def healthy(url: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class RunningServer:
+    url: str
+    pid: int  # gunicorn's master
+
+
 @contextmanager
-def running_server(*, server: Server, env: dict[str, str], port: int) -> Iterator[str]:
+def running_server(*, server: Server, env: dict[str, str], port: int) -> Iterator[RunningServer]:
     """gunicorn with config/gunicorn.py; its access log is still written, but to /dev/null."""
     process = subprocess.Popen(  # noqa: S603 -- our own interpreter and gunicorn
         [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", server.app],
@@ -306,7 +472,7 @@ def running_server(*, server: Server, env: dict[str, str], port: int) -> Iterato
             if time.monotonic() > deadline:
                 sys.exit(f"gunicorn ({server.name}) did not become healthy")
             time.sleep(0.2)
-        yield base_url
+        yield RunningServer(base_url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -406,16 +572,18 @@ def target_servers(targets: list[Target]) -> list[Server]:
 
 @contextmanager
 def prepared(
-    *, servers: list[Server], postgres: str, workers: int, threads: int
+    *,
+    servers: list[Server],
+    postgres: str,
+    workers: int,
+    threads: int,
+    project_settings: str = PROJECT.settings,
 ) -> Iterator[tuple[dict[Server, dict[str, str]], dict[Server, dict]]]:
-    """Each server's environment (a throwaway database, migrated; a Redis of the run's own) and
-    credentials for it (a user, a session, an access token): what bench.load and
-    bench.inprocess run on."""
+    """Each server's environment (a throwaway database, migrated; a Redis server of its own;
+    the project under `project_settings`) and credentials for it (a user, a session, an access
+    token): what bench.load and bench.inprocess run on."""
     with ExitStack() as stack:
         folder = stack.enter_context(tempfile.TemporaryDirectory())
-        redis_url = stack.enter_context(running_redis(free_port()))
-        # One Redis server, one database number each: the project's 0, the peer's 1.
-        redis_urls = {PROJECT: redis_url, PEER: redis_url.rsplit("/", 1)[0] + "/1"}
         envs: dict[Server, dict[str, str]] = {}
         credentials: dict[Server, dict] = {}
         for server in servers:
@@ -425,13 +593,14 @@ def prepared(
             env = server_env(
                 server=server,
                 database_url=database_url,
-                redis_url=redis_urls[server],
+                redis_url=stack.enter_context(running_redis(free_port())),
                 port=free_port(),
                 workers=workers,
                 threads=threads,
             )
             if server is PROJECT:
                 env |= {
+                    "DJANGO_SETTINGS_MODULE": project_settings,
                     "JWT_SIGNING_KEYS_DIR": str(Path(folder) / "keys"),
                     # Longer than the run, so the token never expires under load.
                     "JWT_ACCESS_TOKEN_SECONDS": "3600",
@@ -444,6 +613,15 @@ def prepared(
         yield envs, credentials
 
 
+def side_processes(*, env: dict[str, str], master: int) -> Processes:
+    """The processes serving the side that runs under `env`, its gunicorn master being `master`."""
+    with redis.Redis.from_url(env["REDIS_URL"]) as client:
+        redis_pid = int(client.info("server")["process_id"])
+    return Processes(
+        master=master, redis=redis_pid, database=urlsplit(env["DATABASE_URL"]).path.lstrip("/")
+    )
+
+
 def benchmark(
     *,
     targets: list[Target],
@@ -453,17 +631,24 @@ def benchmark(
     workers: int,
     threads: int,
     postgres: str,
+    project_cache: str,
 ) -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
     servers = target_servers(targets)
     with ExitStack() as stack:
         envs, credentials = stack.enter_context(
-            prepared(servers=servers, postgres=postgres, workers=workers, threads=threads)
+            prepared(
+                servers=servers,
+                postgres=postgres,
+                workers=workers,
+                threads=threads,
+                project_settings=PROJECT_SETTINGS[project_cache],
+            )
         )
         load_before = os.getloadavg()[0]
         # Both servers run at once, so they share the machine alike while the targets take turns.
-        base_urls = {
+        running = {
             server: stack.enter_context(
                 running_server(
                     server=server,
@@ -473,9 +658,17 @@ def benchmark(
             )
             for server in servers
         }
+        meter = CpuMeter(
+            admin_url=postgres,
+            sides={
+                server: side_processes(env=envs[server], master=running[server].pid)
+                for server in servers
+            },
+        )
+        stack.callback(meter.close)
         runs = {
             target.name: (
-                f"{base_urls[target.server]}{target.path}",
+                f"{running[target.server].url}{target.path}",
                 request_headers(target=target, credentials=credentials[target.server]),
             )
             for target in targets
@@ -488,63 +681,66 @@ def benchmark(
         turns, ratios = measured_turns(
             targets=targets,
             runs=runs,
+            meter=meter,
             rounds=rounds,
             seconds=max(1, seconds // rounds),
             connections=connections,
         )
         revocation = "not checked (no project target)"
-        if PROJECT in base_urls:
+        if PROJECT in running:
             revocation = revocation_check(
-                base_url=base_urls[PROJECT], token=credentials[PROJECT]["access"]
+                base_url=running[PROJECT].url, token=credentials[PROJECT]["access"]
             )
-    report(
-        results=[
-            load_result(target=target, runs=turns[target.name], ratios=ratios.get(target.name))
-            for target in targets
-        ],
-        revocation=revocation,
-        seconds=seconds,
-        rounds=rounds,
-        connections=connections,
-        workers=workers,
-        threads=threads,
-        load_before=load_before,
-    )
-
-
-def report(
-    *,
-    results: list[LoadResult],
-    revocation: str,
-    seconds: int,
-    rounds: int,
-    connections: int,
-    workers: int,
-    threads: int,
-    load_before: float,
-) -> None:
+    project_caches = credentials.get(PROJECT, {}).get("caches", {})
     print(
-        f"Project (production settings) and stock peer (bench/peer), each on gunicorn "
-        f"{workers} workers x {threads} threads, PostgreSQL + Redis, loopback; "
+        f"Project (settings {PROJECT_SETTINGS[project_cache]}, --project-cache {project_cache}; "
+        "cache backends: "
+        + (", ".join(f"{alias} {backend}" for alias, backend in project_caches.items()) or "-")
+        + ") and stock peer (bench/peer), each on gunicorn "
+        f"{workers} workers x {threads} threads, its own Redis server, PostgreSQL, loopback; "
         f"wrk -t1 -c{connections}, {seconds} s per target in {rounds} rounds after "
         f"{WARM_UP_SECONDS} s of warm-up; {os.cpu_count()} cores shared by everything "
         f"(load average before: {load_before:.2f})."
     )
+    report(
+        results=[
+            load_result(target=target, runs=turns[target.name], ratios=ratios.get(target.name, []))
+            for target in targets
+        ],
+        revocation=revocation,
+    )
+
+
+def report(*, results: list[LoadResult], revocation: str) -> None:
     print(
-        f"{'target':<20}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}  "
-        f"{'peer':<20}{'x peer':>7}{'goal':>8}  verdict"
+        "CPU: µs per request of the side's processes (all = workers + redis + postgres); "
+        "x peer: the peer's CPU per request over ours (higher is better), thr x peer: our "
+        "throughput over the peer's, each the median over rounds of the turns side by side."
+    )
+    print(
+        f"{'target':<19}{'all':>7}{'workers':>8}{'redis':>6}{'pg':>6}{'req/s':>7}{'p50 ms':>7}"
+        f"{'p99 ms':>7}{'errors':>7}  {'peer':<19}{'x peer':>6}{'goal':>8}{'thr x':>6}  verdict"
     )
     for r in results:
         target = r.target
-        ratio = "" if r.ratio_to_peer is None else f"{r.ratio_to_peer:.2f}"
+        cpu_ratio = "" if r.cpu_ratio is None else f"{r.cpu_ratio:.2f}"
+        rate_ratio = "" if r.rate_ratio is None else f"{r.rate_ratio:.2f}"
         goal = "" if target.goal is None else f">= {target.goal:.2f}"
         verdict = ""
-        if target.goal is not None and r.ratio_to_peer is not None:
-            verdict = "met" if r.ratio_to_peer >= target.goal else "MISSED"
+        if target.goal is not None and r.cpu_ratio is not None:
+            verdict = "met" if r.cpu_ratio >= target.goal else "MISSED"
+        cpu = r.cpu_us
         print(
-            f"{target.name:<20}{r.requests_per_second:>8.0f}{r.p50_ms:>8.2f}{r.p99_ms:>8.2f}"
-            f"{r.errors:>8}  {target.peer or '-':<20}{ratio:>7}{goal:>8}  {verdict}".rstrip()
+            f"{target.name:<19}{sum(cpu.values()):>7.0f}{cpu['workers']:>8.0f}{cpu['redis']:>6.0f}"
+            f"{cpu['postgres']:>6.0f}{r.requests_per_second:>7.0f}{r.p50_ms:>7.2f}{r.p99_ms:>7.2f}"
+            f"{r.errors:>7}  {target.peer or '-':<19}{cpu_ratio:>6}{goal:>8}{rate_ratio:>6}  "
+            f"{verdict}".rstrip()
         )
+    ended = sum(r.ended_backends for r in results)
+    print(
+        f"PostgreSQL backends that ended during a turn: {ended} (each counted up to its last "
+        f"reading, at most {BACKEND_READING_SECONDS} s before it ended)."
+    )
     print(f"Revocation: {revocation}")
 
 
@@ -579,6 +775,13 @@ def main() -> None:
         + ", ".join(TARGETS_BY_NAME),
     )
     parser.add_argument(
+        "--project-cache",
+        choices=list(PROJECT_SETTINGS),
+        default="django-redis",
+        help="django-redis: the production settings as they are (default); django: every "
+        "django-redis alias on Django's own RedisCache (bench/project_django_cache.py)",
+    )
+    parser.add_argument(
         "--postgres",
         default="postgres://signin:signin@127.0.0.1:5432/postgres",
         help="a PostgreSQL URL whose role may create databases",
@@ -592,6 +795,7 @@ def main() -> None:
         workers=options.workers,
         threads=options.threads,
         postgres=options.postgres,
+        project_cache=options.project_cache,
     )
 
 

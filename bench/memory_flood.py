@@ -83,7 +83,8 @@ def main() -> None:
         env["JWT_SIGNING_KEYS_DIR"] = keys
         manage("jwt_rotate_key", env=env)
         manage("migrate", "--noinput", env=env)
-        with running_server(server=PROJECT, env=env, port=port) as base_url:
+        with running_server(server=PROJECT, env=env, port=port) as server:
+            base_url = server.url
             url = f"{base_url}/api/me/"
             flood(url=url, requests=2_000)  # warm-up: imports, first-use caches
             time.sleep(1)

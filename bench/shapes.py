@@ -87,7 +87,7 @@ def measure(*, workers: int, threads: int, seconds: int, connections: int, postg
             for name, env in envs.items()
         }
         runs = [
-            (f"{urls[server]}{path}", headers_for(credentials, kind))
+            (f"{urls[server].url}{path}", headers_for(credentials, kind))
             for server, path, kind in STREAMS
         ]
         for url, headers in runs:  # warm every worker's imports and memories

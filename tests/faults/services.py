@@ -1,13 +1,12 @@
 """What the fault suite breaks, for real: a PostgreSQL cluster of its own that it stops hard and
-starts again, a Redis server it kills with SIGKILL and starts again (with its data or empty), a
-TCP proxy in front of Redis that silently drops or delays what a subscription receives, and
-load: threads calling the servers and recording every answer with the time its request started.
+starts again, a Redis server it kills with SIGKILL and starts again (with its data or empty),
+gunicorn's workers (to stop one), subscribers to Redis that never read, and load: threads
+calling the servers and recording every answer with the time its request started.
 """
 
 import contextlib
 import glob
 import os
-import queue
 import shutil
 import signal
 import socket
@@ -74,8 +73,10 @@ class PrivatePostgres:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
-    def create_database(self) -> None:
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "signin")
+    def create_database(self, name: str = "signin") -> str:
+        """A new database `name`; its URL."""
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
 
     def remove(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
@@ -129,126 +130,45 @@ class KillableRedis:
             self.kill()
 
 
-def resp_frame_end(buffer: bytes, start: int) -> int | None:
-    """Where the RESP2/RESP3 frame beginning at `start` ends, or None if it is not all here."""
-    line_end = buffer.find(b"\r\n", start)
-    if line_end < 0:
+def worker_pids(master: int) -> list[int]:
+    """The processes gunicorn's `master` has started: its workers."""
+    pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+    return [pid for pid in pids if parent_pid(pid) == master]
+
+
+def parent_pid(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
         return None
-    kind = buffer[start : start + 1]
-    if kind in b"+-:_,#(":
-        return line_end + 2
-    length = int(buffer[start + 1 : line_end])
-    if kind in b"$=!":
-        end = line_end + 2 + max(length, 0) + (2 if length >= 0 else 0)
-        return end if end <= len(buffer) else None
-    position = line_end + 2
-    for _ in range(max(length, 0) * (2 if kind == b"%" else 1)):
-        position = resp_frame_end(buffer, position)
-        if position is None:
-            return None
-    return position
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
-def is_published_message(frame: bytes) -> bool:
-    head = frame[:24]
-    return b"$7\r\nmessage\r\n" in head or b"$8\r\npmessage\r\n" in head
+def resp_command(*words: str) -> bytes:
+    """A command as Redis reads it (RESP)."""
+    parts = [f"*{len(words)}\r\n".encode()]
+    for word in words:
+        parts.append(f"${len(word.encode())}\r\n".encode() + word.encode() + b"\r\n")
+    return b"".join(parts)
 
 
-class PubSubProxy:
-    """A TCP proxy in front of Redis. Connections pass through untouched, except on a connection
-    that has subscribed, from Redis to the client, where `mode` decides:
-    - "pass": everything passes;
-    - "drop-messages": published messages are dropped, everything else (pings' answers) passes:
-      the subscription looks alive and announces nothing;
-    - "blackhole": everything is dropped: the subscription goes silent;
-    - "delay": everything passes, in order, `delay_seconds` late: announcements on their way
-      while the writer already has its answer, as on a slow or distant link.
-    `dropped` counts the frames dropped."""
+class PassiveSubscriber:
+    """Connections to Redis that subscribe and then never read what they are sent: one to
+    `channel`, one to every channel (`PSUBSCRIBE *`), each with a small receive buffer, so Redis
+    is soon left holding what it publishes to them, as with a subscriber that hangs."""
 
-    def __init__(self, upstream_port: int, *, delay_seconds: float = 0.2) -> None:
-        self.upstream_port = upstream_port
-        self.mode = "pass"
-        self.delay_seconds = delay_seconds
-        self.dropped = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._closing = False
-        self._sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def url(self, database: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{database}"
-
-    def _accept(self) -> None:
-        while not self._closing:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=2)
-            except OSError:
-                client.close()  # Redis is down: so is the proxy's far side
-                continue
-            upstream.settimeout(None)
-            self._sockets += [client, upstream]
-            state = {"subscribed": False}
-            threading.Thread(target=self._up, args=(client, upstream, state), daemon=True).start()
-            threading.Thread(target=self._down, args=(upstream, client, state), daemon=True).start()
-
-    def _up(self, client: socket.socket, upstream: socket.socket, state: dict) -> None:
-        with contextlib.suppress(OSError):
-            while chunk := client.recv(65536):
-                if b"SUBSCRIBE" in chunk.upper():
-                    state["subscribed"] = True
-                upstream.sendall(chunk)
-        self._close(client, upstream)
-
-    def _down(self, upstream: socket.socket, client: socket.socket, state: dict) -> None:
-        pending = b""
-        # Once subscribed, what Redis sends leaves through `outbox`, each part at its due time.
-        outbox: queue.SimpleQueue = queue.SimpleQueue()
-        threading.Thread(target=self._send_when_due, args=(outbox, client), daemon=True).start()
-        with contextlib.suppress(OSError):
-            while chunk := upstream.recv(65536):
-                if not state["subscribed"]:
-                    client.sendall(chunk)
-                    continue
-                due = time.monotonic() + (self.delay_seconds if self.mode == "delay" else 0.0)
-                if self.mode in ("pass", "delay") and not pending:
-                    outbox.put((due, chunk))
-                    continue
-                pending += chunk
-                while (end := resp_frame_end(pending, 0)) is not None:
-                    frame, pending = pending[:end], pending[end:]
-                    if self.mode == "blackhole" or (
-                        self.mode == "drop-messages" and is_published_message(frame)
-                    ):
-                        self.dropped += 1
-                    else:
-                        outbox.put((due, frame))
-        outbox.put(None)
-        self._close(client, upstream)
-
-    @staticmethod
-    def _send_when_due(outbox: queue.SimpleQueue, client: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while (item := outbox.get()) is not None:
-                due, data = item
-                time.sleep(max(0.0, due - time.monotonic()))
-                client.sendall(data)
-
-    @staticmethod
-    def _close(*sockets: socket.socket) -> None:
-        for each in sockets:
-            with contextlib.suppress(OSError):
-                each.shutdown(socket.SHUT_RDWR)
-            each.close()
+    def __init__(self, port: int, *, channel: str) -> None:
+        self._sockets = []
+        for command in (("SUBSCRIBE", channel), ("PSUBSCRIBE", "*")):
+            connection = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            connection.connect(("127.0.0.1", port))
+            connection.sendall(resp_command(*command))
+            self._sockets.append(connection)
 
     def close(self) -> None:
-        self._closing = True
-        self._listener.close()
-        self._close(*self._sockets)
+        for connection in self._sockets:
+            connection.close()
 
 
 @dataclass(frozen=True)
@@ -267,10 +187,12 @@ class Outcome:
 @dataclass
 class Load:
     """Threads calling, round-robin, each of `calls` (label -> a function that makes one request
-    with the session it is given) until stopped; every answer is kept in `outcomes`."""
+    with the session it is given) until stopped, each waiting `pause_seconds` after every
+    answer; every answer is kept in `outcomes`."""
 
     calls: dict[str, Callable[[requests.Session], requests.Response]]
     threads: int = 4
+    pause_seconds: float = 0.0
     outcomes: list[Outcome] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -309,6 +231,7 @@ class Load:
                     cleared,
                 )
             )
+            self._stop.wait(self.pause_seconds)
 
     def __enter__(self) -> "Load":
         for worker in self._workers:

@@ -1,31 +1,35 @@
-"""Faults under load, for real: two production app servers (gunicorn, config.settings.production)
-on a PostgreSQL cluster and a Redis server of this module's own, called by threads while the
-suite stops PostgreSQL, kills Redis, or drops what a subscription receives.
+"""Faults under load, for real: two production app servers, A and B (gunicorn,
+config.settings.production), on a PostgreSQL cluster and a Redis server of this module's own,
+called by threads while the suite stops PostgreSQL or kills Redis; and the writes of one server
+(a sign-in, a revocation, a sign-out), timed while a worker of the other is stopped, while
+subscribers to Redis read nothing, or while a second deployment uses another database number of
+the same Redis: a write costs what Redis costs, whatever the rest of the fleet does.
 
-Server A reaches Redis through a proxy (tests/faults/services.py) that passes everything until a
-test tells it to drop or delay; server B reaches Redis directly. Each test prints the figures it
-measured on a `FAULT` line (`pytest -s` shows them); the README's "What happens when…" quotes
-them.
+Each test prints the figures it measured on a `FAULT` line (`pytest -s` shows them); the
+README's "What happens when…" quotes them.
 """
 
 import json
 import os
+import re
+import signal
+import statistics
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext, suppress
 from http import HTTPStatus
 
 import pytest
 import requests
 
-from config.memory import MAX_STALE_SECONDS
 from tests.faults.services import (
     KillableRedis,
     Load,
+    PassiveSubscriber,
     PrivatePostgres,
-    PubSubProxy,
     postgres_binaries,
     wait_until,
+    worker_pids,
 )
 from tests.servers import (
     HOST,
@@ -40,9 +44,22 @@ from tests.servers import (
 )
 
 SESSION_COOKIE = "__Host-sessionid"
+CSRF_COOKIE = "__Host-csrftoken"
 PASSWORD = "correct horse battery staple"
-# How long a request may take to reach the server and be answered, on top of a documented bound.
-REQUEST_SLACK_SECONDS = 0.5
+# How long after PostgreSQL stops a request that needs a row may still be answered: one already
+# past its queries, or one answered from a user row read just before, kept for at most a second.
+SETTLED_SECONDS = 1.2
+# What a write may cost beyond its calm self while the rest of the fleet misbehaves: its median
+# at most this much more (Redis answers in well under a millisecond), and none half a second
+# more (a write that waits on another process waits for a timeout: a second or more).
+SLOWER_MEDIAN_SECONDS = 0.05
+SLOWEST_SECONDS = 0.5
+# How much slower a write may be from one phase to the next with nothing wrong: the share of the
+# two cores that other work leaves this suite moves.
+DRIFT = 0.25
+# Writes of each kind timed calm, and with the fault in place.
+CALM_WRITES = 4
+FAULT_WRITES = 8
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +78,13 @@ def stack(tmp_path_factory) -> Iterator[dict]:
         redis_server = KillableRedis(tmp_path_factory.mktemp("redis"))
         cleanup.callback(redis_server.stop)
         redis_server.start()
-        proxy = PubSubProxy(redis_server.port)
-        cleanup.callback(proxy.close)
         env = production_env_prepared(
             tmp_path_factory, database_url=postgres.url, redis_url=redis_server.url()
         )
         for name in ("faults", "other"):
             person_create(env, name)
         servers = {
-            "A": cleanup.enter_context(
-                running_gunicorn({**env, "REDIS_URL": proxy.url()}, workers=2)
-            ),
+            "A": cleanup.enter_context(running_gunicorn(env, workers=2)),
             "B": cleanup.enter_context(running_gunicorn(env, workers=2)),
         }
         for server in servers.values():
@@ -81,7 +94,6 @@ def stack(tmp_path_factory) -> Iterator[dict]:
             "B": servers["B"].url,
             "postgres": postgres,
             "redis": redis_server,
-            "proxy": proxy,
             "servers": servers,
         }
     # Stopped: neither server wrote a traceback, whatever was done to them.
@@ -141,26 +153,17 @@ def statuses(outcomes) -> set[int]:
     return {outcome.status for outcome in outcomes}
 
 
-@pytest.mark.parametrize("link", ["pass", "delay"])
-def test_a_token_revoked_on_one_server_is_refused_on_the_other_from_the_next_request(stack, link):
-    """With A's subscription on a plain link, and on one that delivers everything 0.2 s late
-    ("delay"): B's revoke has returned while its announcement is still on the way to A."""
-    a, b, proxy = stack["A"], stack["B"], stack["proxy"]
+def test_a_token_revoked_on_one_server_is_refused_on_the_other_from_the_next_request(stack):
+    a, b = stack["A"], stack["B"]
     access = token_pair(b, "faults")["access"]
     me = f"{a}/api/me/"
 
-    proxy.mode = link
-    try:
-        with Load({"bearer on A": get(me, **bearer(access))}, threads=4) as load:
-            time.sleep(1)
-            sent_at = time.monotonic()
-            revoke = Browser().request(
-                "POST", f"{b}/api/auth/token/revoke/", json={"token": access}
-            )
-            revoked_at = time.monotonic()
-            time.sleep(1)
-    finally:
-        proxy.mode = "pass"
+    with Load({"bearer on A": get(me, **bearer(access))}, threads=4) as load:
+        time.sleep(1)
+        sent_at = time.monotonic()
+        revoke = Browser().request("POST", f"{b}/api/auth/token/revoke/", json={"token": access})
+        revoked_at = time.monotonic()
+        time.sleep(1)
 
     assert revoke.status_code == HTTPStatus.OK
     # Requests that started while the revoke was on its way may go either way.
@@ -171,8 +174,7 @@ def test_a_token_revoked_on_one_server_is_refused_on_the_other_from_the_next_req
     assert statuses(after) == {HTTPStatus.UNAUTHORIZED}, {o.body for o in after if o.status != 401}
     accepted = [o.started for o in load.outcomes if o.status == HTTPStatus.OK]
     print(
-        f"\nFAULT revocation across servers, {link} link: {len(before)} accepted before the "
-        "revoke was sent, "
+        f"\nFAULT revocation across servers: {len(before)} accepted before the revoke was sent, "
         f"{len(after)} refused after it returned, 0 accepted; the revoke took "
         f"{(revoked_at - sent_at) * 1000:.0f} ms and the last accepted request on A started "
         f"{(max(accepted) - sent_at) * 1000:.0f} ms after it was sent"
@@ -340,9 +342,8 @@ def test_postgresql_stopped_keeps_bearer_identity_answering_and_the_rest_503(sta
     assert answers[0].status_code == HTTPStatus.OK, answers[0].text
     for label in promised:
         assert statuses(load.of(label)) == {HTTPStatus.OK}, label
-    # A copy of the session's user lives at most MAX_STALE_SECONDS; then its row must be read.
     for label in refused:
-        during = load.of(label, after=stopped_at + MAX_STALE_SECONDS + 0.2, before=restart_at)
+        during = load.of(label, after=stopped_at + SETTLED_SECONDS, before=restart_at)
         assert during, label
         assert statuses(during) == {HTTPStatus.SERVICE_UNAVAILABLE}, label
         if not label.startswith("home"):
@@ -362,41 +363,152 @@ def test_postgresql_stopped_keeps_bearer_identity_answering_and_the_rest_503(sta
     )
 
 
-@pytest.mark.parametrize("mode", ["drop-messages", "blackhole"])
-def test_with_the_subscription_losing_bytes_a_revocation_is_seen_within_the_bound(stack, mode):
-    """Server A's subscription loses every announcement ("drop-messages", pings still answered)
-    or everything ("blackhole"); a revocation made on B must still be refused on A within
-    MAX_STALE_SECONDS (a copy's hard lifetime) plus the request's own time."""
-    a, b, proxy = stack["A"], stack["B"], stack["proxy"]
-    access = token_pair(b, "faults")["access"]
-    client = requests.Session()
+def login_form(server: str) -> tuple[Browser, dict[str, str]]:
+    """A browser with the sign-in form open, and what it posts to sign in as "faults"."""
+    browser = Browser()
+    form = browser.request("GET", f"{server}/accounts/login/").text
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    return browser, {
+        "csrfmiddlewaretoken": csrf,
+        "login": "faults@example.com",
+        "password": PASSWORD,
+    }
 
-    def status_on_a() -> int:
-        return client.get(f"{a}/api/me/", headers=headers(**bearer(access)), timeout=10).status_code
 
-    for _ in range(20):  # both of A's workers now hold a copy: "no mark for this token"
-        assert status_on_a() == HTTPStatus.OK
-    dropped_before = proxy.dropped
-    proxy.mode = mode
+def timed_writes(
+    server: str, *, rounds: int, inside: AbstractContextManager
+) -> dict[str, list[float]]:
+    """Seconds each write took on `server`, by kind: `rounds` of a revocation of an access token
+    through the API, a sign-out and a sign-in (the form's POST), all made inside `inside` (which
+    may give a function to call before each round). What they need is made beforehand, so a
+    fault meets the writes alone: the access tokens, a signed-in browser (then each round signs
+    in the browser the next round signs out), the sign-in forms."""
+    times: dict[str, list[float]] = {"revoke": [], "sign-out": [], "sign-in": []}
+
+    def timed(kind: str, client: Browser, path: str, expected: int, **kwargs) -> None:
+        started = time.monotonic()
+        answer = client.request("POST", f"{server}{path}", **kwargs)
+        times[kind].append(time.monotonic() - started)
+        assert answer.status_code == expected, (kind, answer.status_code, answer.text[:300])
+
+    tokens = [token_pair(server, "faults")["access"] for _ in range(rounds)]
+    forms = [login_form(server) for _ in range(rounds)]
+    signed_in = Browser()
+    sign_in(signed_in, server, login="faults@example.com", password=PASSWORD)
+    with inside as each_round:
+        for access, (browser, login) in zip(tokens, forms, strict=True):
+            if each_round is not None:
+                each_round()
+            revoke = {"token": access}
+            timed("revoke", Browser(), "/api/auth/token/revoke/", HTTPStatus.OK, json=revoke)
+            csrf = {"X-CSRFToken": signed_in.cookies[CSRF_COOKIE]}
+            timed("sign-out", signed_in, "/accounts/logout/", HTTPStatus.FOUND, headers=csrf)
+            timed("sign-in", browser, "/accounts/login/", HTTPStatus.FOUND, data=login)
+            signed_in = browser
+    return times
+
+
+def writes_not_slowed(server: str, *, fault: str, faulty: AbstractContextManager) -> None:
+    """The writes on `server` timed calm, then inside `faulty` (which makes the fault, and may
+    give a function to call before each round of writes): each kind's median at most
+    SLOWER_MEDIAN_SECONDS above its calm median, and none SLOWEST_SECONDS above it, both after
+    allowing for the machine's own DRIFT (a sign-in's time is mostly its password check, Argon2,
+    which moves with the load of this shared machine and which no fault changes)."""
+    calm = timed_writes(server, rounds=CALM_WRITES, inside=nullcontext())
+    times = timed_writes(server, rounds=FAULT_WRITES, inside=faulty)
+    figures = [
+        f"{kind} {statistics.median(each) * 1000:.0f} ms median, {max(each) * 1000:.0f} ms at "
+        f"most (calm: {statistics.median(calm[kind]) * 1000:.0f} ms)"
+        for kind, each in times.items()
+    ]
+    print(f"\nFAULT {fault}: writes on the other server: " + "; ".join(figures))
+    for kind, each in times.items():
+        usual = statistics.median(calm[kind]) * (1 + DRIFT)
+        assert statistics.median(each) < usual + SLOWER_MEDIAN_SECONDS, (kind, figures)
+        assert max(each) < usual + SLOWEST_SECONDS, (kind, figures)
+
+
+@contextmanager
+def stopped(pid: int) -> Iterator[None]:
+    """`pid` stopped (SIGSTOP: no longer scheduled, as in a debugger or a frozen VM), then
+    continued."""
+    os.kill(pid, signal.SIGSTOP)
     try:
-        time.sleep(0.5)
-        revoke = Browser().request("POST", f"{b}/api/auth/token/revoke/", json={"token": access})
-        revoked_at = time.monotonic()
-        answers = []
-        while time.monotonic() - revoked_at < MAX_STALE_SECONDS + 1.5:
-            answers.append((time.monotonic() - revoked_at, status_on_a()))
-            time.sleep(0.01)
+        yield
     finally:
-        proxy.mode = "pass"
+        # gunicorn's master may have ended a worker stopped past its timeout.
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
 
-    assert revoke.status_code == HTTPStatus.OK
-    assert proxy.dropped > dropped_before, "the proxy dropped nothing: no fault was injected"
-    accepted = [at for at, status in answers if status == HTTPStatus.OK]
-    bound = MAX_STALE_SECONDS + REQUEST_SLACK_SECONDS
-    assert not accepted or max(accepted) < bound
-    assert {status for at, status in answers if at >= bound} == {HTTPStatus.UNAUTHORIZED}
-    print(
-        f"\nFAULT subscription {mode}: a token revoked on B was last accepted on A "
-        f"{max(accepted, default=0) * 1000:.0f} ms after the revoke returned "
-        f"(bound {MAX_STALE_SECONDS:.0f} s); {proxy.dropped - dropped_before} frames dropped"
+
+@contextmanager
+def passive_subscribers(port: int) -> Iterator[None]:
+    # The channel the servers once announced their writes on, and every channel.
+    subscriber = PassiveSubscriber(port, channel="signin-lab:announcements")
+    try:
+        yield
+    finally:
+        subscriber.close()
+
+
+def test_a_stalled_worker_of_one_server_does_not_slow_the_writes_of_another(stack):
+    """One of B's workers stopped while A serves sign-ins, revocations and sign-outs; both had
+    just served sessions and bearer tokens, so each holds what serving them holds."""
+    b = stack["B"]
+    access = token_pair(b, "faults")["access"]
+    cookie = signed_in_cookie(b, "faults")
+    busy = {
+        "bearer": get(f"{b}/api/me/", **bearer(access)),
+        "session": get(f"{b}/api/me/", Cookie=cookie),
+    }
+    with Load(busy, threads=4) as load:
+        time.sleep(2)
+    assert statuses(load.outcomes) == {HTTPStatus.OK}
+    worker = worker_pids(stack["servers"]["B"].process.pid)[0]
+    writes_not_slowed(stack["A"], fault="one of B's workers stopped", faulty=stopped(worker))
+    wait_until(lambda: healthy(stack["B"]), seconds=30, step=0.2)
+
+
+def test_subscribers_that_read_nothing_do_not_slow_the_writes(stack):
+    """Two connections to the same Redis subscribe and never read what they are sent."""
+    writes_not_slowed(
+        stack["A"],
+        fault="subscribers on Redis that read nothing",
+        faulty=passive_subscribers(stack["redis"].port),
+    )
+
+
+@contextmanager
+def second_deployment(stack, tmp_path_factory) -> Iterator[Callable[[], None]]:
+    """Another deployment: a server C with its own database and keys, on database 5 of the same
+    Redis, serving bearer and session requests meanwhile; it gives a sign-in on C, for C's own
+    writes too. Afterwards: every request to C was answered 200, C wrote no traceback."""
+    postgres, redis_server = stack["postgres"], stack["redis"]
+    env = production_env_prepared(
+        tmp_path_factory,
+        database_url=postgres.create_database("signin_other"),
+        redis_url=redis_server.url(5),
+    )
+    person_create(env, "faults")
+    with running_gunicorn(env, workers=2) as c:
+        wait_until(lambda: healthy(c.url), seconds=60, step=0.2)
+        access = token_pair(c.url, "faults")["access"]
+        cookie = signed_in_cookie(c.url, "faults")
+        traffic = {
+            "bearer on C": get(f"{c.url}/api/me/", **bearer(access)),
+            "session on C": get(f"{c.url}/api/me/", Cookie=cookie),
+        }
+        # Light traffic (a request every 50 ms on each of two threads): C takes no more of the
+        # two cores than the writes can spare.
+        with Load(traffic, threads=2, pause_seconds=0.05) as load:
+            yield lambda: signed_in_cookie(c.url, "faults")
+    assert statuses(load.outcomes) == {HTTPStatus.OK}
+    assert "Traceback" not in c.output[0], c.output[0][-3000:]
+
+
+def test_a_second_deployment_on_the_same_redis_does_not_slow_the_writes(stack, tmp_path_factory):
+    writes_not_slowed(
+        stack["A"],
+        fault="a second deployment on database 5 of the same Redis",
+        faulty=second_deployment(stack, tmp_path_factory),
     )
