@@ -184,6 +184,7 @@ def production_env_prepared(
         "TRUSTED_PROXIES": "127.0.0.1",
         # Tests race many grants on purpose; the rate limits have tests of their own.
         "API_TOKEN_RATE_PER_ADDRESS": "100000/min",
+        "SIGN_IN_RATE_PER_ADDRESS": "100000/m/ip",
         "API_TOKEN_RATE_PER_ACCOUNT": "100000/min",
         **extra,
     }

@@ -235,6 +235,8 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default
 # for it may try, so nobody can lock its owner out. They replace allauth's per-login limit.
 SIGN_IN_RATE_PER_ACCOUNT_ADDRESS = env.str("SIGN_IN_RATE_PER_ACCOUNT_ADDRESS", default="10/15min")
 SIGN_IN_RATE_PER_ACCOUNT = env.str("SIGN_IN_RATE_PER_ACCOUNT", default="100/hour")
+# allauth's limit on every sign-in attempt from one address, right password or wrong.
+ACCOUNT_RATE_LIMITS = {"login": env.str("SIGN_IN_RATE_PER_ADDRESS", default="30/m/ip")}
 
 # Third-party sign-in (allauth socialaccount). Starting a flow is a POST (LOGIN_ON_GET stays off);
 # provider emails count as verified only when the provider says so; provider tokens are never
