@@ -398,12 +398,14 @@ def measured_turns(
                 peer_run, target_run = turn(peer), turn(target)
             else:
                 target_run, peer_run = turn(target), turn(peer)
-            ratios[target.name].append(
-                (
-                    cpu_per_request(peer_run) / cpu_per_request(target_run),
-                    rate(target_run) / rate(peer_run),
+            # A turn that completed no request (every one timed out) is no comparison.
+            if rate(target_run) and rate(peer_run):
+                ratios[target.name].append(
+                    (
+                        cpu_per_request(peer_run) / cpu_per_request(target_run),
+                        rate(target_run) / rate(peer_run),
+                    )
                 )
-            )
         for target in alone:
             turn(target)
     return turns, ratios
