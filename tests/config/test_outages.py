@@ -12,6 +12,7 @@ import sys
 from http import HTTPStatus
 
 import pytest
+import redis
 import requests
 
 from tests.servers import (
@@ -112,3 +113,25 @@ def test_a_cache_outage_answers_503_then_the_site_recovers_without_a_restart(tmp
     assert recovered_sign_in.status_code == HTTPStatus.OK
     assert "not correct" in recovered_sign_in.text
     assert "Traceback" not in server.output[0]
+
+
+def test_a_redis_that_never_answers_fails_a_read_within_the_timeout():
+    """A partition that drops packets leaves connections open and silent: django-redis gives up
+    after REDIS_TIMEOUT_SECONDS, so the request answers 503 instead of holding its thread."""
+    import socket
+    import time
+
+    from django_redis.cache import RedisCache
+
+    from config.settings.caches import REDIS_TIMEOUT_SECONDS, redis_cache
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        port = silent.getsockname()[1]
+        alias = redis_cache(url=f"redis://127.0.0.1:{port}/0", key_prefix="silent")
+        cache = RedisCache(alias["LOCATION"], alias)
+        began = time.monotonic()
+        with pytest.raises(redis.TimeoutError):
+            cache.get("anything")
+        took = time.monotonic() - began
+
+    assert REDIS_TIMEOUT_SECONDS <= took < REDIS_TIMEOUT_SECONDS + 1
