@@ -350,6 +350,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Tokens typed into the page stay in memory, never in localStorage.
-    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "deepLinking": True},
+    # Swagger UI's options as JavaScript (drf-spectacular passes a string through unchanged), to
+    # name the plugins of static/api/swagger-ui-accessible.js. Tokens typed into the page stay in
+    # memory, never in localStorage. Deep links are off: they put a link inside each operation's
+    # button, which screen readers cannot reach (swagger-api/swagger-ui#9570). The "idea"
+    # highlighting theme is the one whose colours all read at WCAG AA contrast.
+    "SWAGGER_UI_SETTINGS": """{
+        persistAuthorization: false,
+        deepLinking: false,
+        syntaxHighlight: {activated: true, theme: "idea"},
+        presets: [SwaggerUIBundle.presets.apis, ...accessibleSwaggerUi],
+    }""",
 }
