@@ -77,7 +77,7 @@ def disconnect_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def flow_exercise_view(request: HttpRequest) -> HttpResponse:
     """Put the seven OAuth steps in order; checked against this person's own recorded flow. A
-    position given twice is a form error on the page, each wrong row says why in words."""
+    position given twice is a form error on the page; each wrong row says why, in words."""
     seed = request.session.setdefault(FLOW_EXERCISE_SEED_SESSION_KEY, secrets.randbelow(10**6))
     form = FlowOrderForm(request.POST or None, seed=seed)
     rows = None

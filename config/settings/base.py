@@ -352,9 +352,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Swagger UI's options as JavaScript (drf-spectacular passes a string through unchanged), to
     # name the plugins of static/api/swagger-ui-accessible.js. Tokens typed into the page stay in
-    # memory, never in localStorage. Deep links are off: they put a link inside each operation's
-    # button, which screen readers cannot reach (swagger-api/swagger-ui#9570). The "idea"
-    # highlighting theme is the one whose colours all read at WCAG AA contrast.
+    # memory, never in localStorage. Deep links are off: they nest a link inside each operation's
+    # button, which keyboards and screen readers cannot use apart from it
+    # (swagger-api/swagger-ui#9570). The "idea" highlighting theme's colours all read at WCAG AA
+    # contrast; the default theme's do not.
     "SWAGGER_UI_SETTINGS": """{
         persistAuthorization: false,
         deepLinking: false,
