@@ -10,6 +10,9 @@ TOOLS := .tools
 UV_VERSION := 0.13.8
 UV := $(TOOLS)/bin/uv
 PY := $(VENV)/bin/python
+NPM ?= npm
+# What the accessibility browser tests inject into each page (tests/e2e/test_accessibility.py).
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
@@ -33,7 +36,16 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
-install: $(VENV)/.synced
+# Exactly the axe-core that tests/e2e/package-lock.json pins. Without npm the accessibility tests
+# skip on a developer's machine (in CI they fail: .ci/run installs npm).
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+	  $(NPM) ci --prefix tests/e2e --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "npm not found: the accessibility tests will skip (apt-get install npm)"; \
+	fi
+
+install: $(VENV)/.synced $(AXE)
 
 # Providers without credentials get the emulators (on localhost, so cookies never mix with
 # the site's on 127.0.0.1); they stop with the server.

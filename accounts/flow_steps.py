@@ -1,4 +1,5 @@
-"""The seven steps of a third-party sign-in, and the steps one flow has taken so far."""
+"""The seven steps of a third-party sign-in: their titles, what each does and why it comes where
+it does, the steps one flow has taken so far, and a learner's order checked against a flow's."""
 
 import time
 from dataclasses import dataclass, field
@@ -13,6 +14,48 @@ STEP_TITLES = {
     6: "Receive the access token",
     7: "Call the provider's API with the access token",
 }
+
+# One plain sentence per step, shown above its recorded data: what happened there, and why.
+STEP_EXPLANATIONS = {
+    1: "Before anyone signed in, this site was registered with the provider, which gave it a "
+    "client id to name itself and a client secret to prove it, so the provider knows which "
+    "application is asking.",
+    2: "You chose the provider on this site's sign-in page, and your click sent a form carrying "
+    "this site's CSRF token, so no other site can start a sign-in in your name.",
+    3: "The site sent your browser to the provider's own page with its client id, a random state "
+    "and a PKCE code challenge, so you sign in where the site never sees your password and the "
+    "answer can be tied to this very request.",
+    4: "Once you agreed, the provider sent your browser back to the site's callback with a "
+    "one-time code and the same state, which the site checked against step 3 to know the answer "
+    "belongs to the sign-in it started.",
+    5: "The site posted that code to the provider directly, server to server, with its client "
+    "secret and the PKCE code verifier, so a code stolen on its way through the browser is "
+    "useless to anyone else.",
+    6: "The provider answered with an access token (Google adds a signed ID token that says who "
+    "you are): the key this site now holds to ask the provider about you.",
+    7: "The site called the provider's API with that access token to learn who you are (your "
+    "account id and email address), which is who it then signed you in as.",
+}
+
+# Why each step stands where it does, told about a step the learner put elsewhere: what it needs
+# from the steps before it and what the steps after it need from it.
+STEP_ORDER_REASONS = {
+    1: "Step 1, registering the application, comes before any sign-in: every later request "
+    "names the client id it gives.",
+    2: "Step 2, asking you how to sign in, starts each sign-in: nothing goes to the provider "
+    "until you choose it.",
+    3: "Step 3, the redirect to the provider, needs your choice from step 2, and only on the "
+    "provider's page do you get the code of step 4.",
+    4: "Step 4, receiving the code at the callback, comes after the redirect of step 3 took you "
+    "to the provider, and before that code can be posted in step 5.",
+    5: "Step 5, posting the code to the token endpoint, needs the code that only step 4 brings "
+    "back, and its answer is the access token of step 6.",
+    6: "Step 6, receiving the access token, is the provider's answer to the post of step 5, and "
+    "the API call of step 7 needs that token.",
+    7: "Step 7, calling the API, needs the access token that only step 6 returns.",
+}
+
+STEP_NUMBERS = {title: number for number, title in STEP_TITLES.items()}
 
 
 @dataclass
@@ -39,3 +82,31 @@ class FlowInProgress:
                 "detail": detail,
             }
         )
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """One position of a learner's order: the step they put there, the step the flow took
+    there, and, when those differ, why the learner's step cannot stand there."""
+
+    position: int
+    yours: str
+    recorded: str
+    reason: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.yours == self.recorded
+
+
+def step_order_checked(*, answer: list[str], expected: list[str]) -> list[OrderRow]:
+    """The learner's step titles, position by position, against the expected order."""
+    return [
+        OrderRow(
+            position=position,
+            yours=yours,
+            recorded=recorded,
+            reason=None if yours == recorded else STEP_ORDER_REASONS[STEP_NUMBERS[yours]],
+        )
+        for position, (yours, recorded) in enumerate(zip(answer, expected, strict=True), 1)
+    ]

@@ -1,6 +1,7 @@
 """Forms of the account pages."""
 
 import random
+from collections import Counter
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
@@ -32,10 +33,21 @@ class FlowOrderForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        positions = [value for name, value in cleaned.items() if name.startswith("step_")]
-        if len(positions) == len(STEP_TITLES) and len(set(positions)) != len(positions):
-            raise forms.ValidationError("Give each step a different position.")
-        return cleaned
+        given = {name: value for name, value in cleaned.items() if name.startswith("step_")}
+        if len(given) < len(STEP_TITLES):
+            return cleaned
+        counts = Counter(given.values())
+        repeated = sorted(position for position, count in counts.items() if count > 1)
+        if not repeated:
+            return cleaned
+        for name, position in given.items():
+            if counts[position] > 1:
+                self.add_error(name, f"Another step has position {position} too.")
+        raise forms.ValidationError(
+            "Give each step a different position: "
+            + "; ".join(f"{position} is given to {counts[position]} steps" for position in repeated)
+            + "."
+        )
 
     def answer(self) -> list[str]:
         """The step titles in the order the learner put them."""

@@ -1,6 +1,7 @@
 """The live demo of "what you can do with an access token": call the provider's API with it."""
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -20,6 +21,16 @@ class ProviderCall:
     status: int | None
     answer: Any
     error: str | None = None
+    # The provider refused the token itself: signing in again gets a new one.
+    token_rejected: bool = False
+
+
+# A 401 from the provider's API ("Bad credentials" from GitHub) means the token is no longer
+# good: it expired or was revoked, or the provider restarted (the emulators keep tokens in memory).
+REJECTED_BY_PROVIDER = (
+    "The provider no longer accepts the access token this site held (HTTP 401): it expired or "
+    "was revoked, or the provider was restarted and forgot it. Sign in again to get a new one."
+)
 
 
 def provider_api_url(provider_id: str) -> str | None:
@@ -46,4 +57,13 @@ def provider_api_call(*, provider_id: str, access_token: str) -> ProviderCall:
         answer = trimmed(response.json())
     except ValueError:
         answer = f"(not JSON: {len(response.content)} bytes)"
+    if response.status_code == HTTPStatus.UNAUTHORIZED:
+        return ProviderCall(
+            f"GET {url}",
+            authorization,
+            response.status_code,
+            answer,
+            error=REJECTED_BY_PROVIDER,
+            token_rejected=True,
+        )
     return ProviderCall(f"GET {url}", authorization, response.status_code, answer)

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ua_parser import parse_os, parse_user_agent
 
 from accounts.flow_recording import PROVIDER_TOKEN_SESSION_KEY
-from accounts.flow_steps import STEP_TITLES
+from accounts.flow_steps import STEP_EXPLANATIONS, STEP_TITLES
 from accounts.models import OAuthFlowRecord, User
 
 
@@ -62,8 +62,55 @@ def oauth_flow_latest(*, user: User) -> OAuthFlowRecord | None:
     return OAuthFlowRecord.objects.filter(user=user).first()
 
 
+@dataclass(frozen=True)
+class FlowStepShown:
+    """One of the seven steps as the profile shows it, under one number: every exchange the flow
+    recorded for it (GitHub's step 7 is two API calls), or none when the flow skipped it."""
+
+    number: int
+    title: str
+    explanation: str
+    exchanges: list[dict[str, Any]]
+
+    @property
+    def skipped(self) -> bool:
+        return not self.exchanges
+
+    @property
+    def elapsed_ms(self) -> float | None:
+        return self.exchanges[0]["elapsed_ms"] if self.exchanges else None
+
+    @property
+    def duration_ms(self) -> float | None:
+        durations = [e["duration_ms"] for e in self.exchanges if e["duration_ms"] is not None]
+        return sum(durations) if durations else None
+
+
+# The one step a completed flow may skip: an OpenID Connect provider's ID token (step 6) already
+# says who the person is.
+OPTIONAL_STEP = 7
+
+
+def oauth_flow_steps(*, flow: OAuthFlowRecord) -> list[FlowStepShown]:
+    """The seven steps of a recorded flow in order, one entry per number."""
+    by_number: dict[int, list[dict[str, Any]]] = {}
+    for step in flow.steps:
+        by_number.setdefault(step["number"], []).append(step)
+    by_number.setdefault(OPTIONAL_STEP, [])
+    return [
+        FlowStepShown(
+            number=number,
+            title=STEP_TITLES[number],
+            explanation=STEP_EXPLANATIONS[number],
+            exchanges=exchanges,
+        )
+        for number, exchanges in sorted(by_number.items())
+    ]
+
+
 def flow_step_order(*, user: User) -> list[str]:
-    """The seven step titles in the order this person's latest flow recorded them."""
+    """The seven step titles in the order this person's latest flow took them; a step it
+    skipped (step 7, after an ID token) stands where it would have been."""
     latest = oauth_flow_latest(user=user)
     if latest is None:
         return [STEP_TITLES[number] for number in sorted(STEP_TITLES)]
@@ -71,7 +118,7 @@ def flow_step_order(*, user: User) -> list[str]:
     for step in latest.steps:
         if step["title"] not in seen:
             seen.append(step["title"])
-    return seen
+    return seen + [STEP_TITLES[n] for n in sorted(STEP_TITLES) if STEP_TITLES[n] not in seen]
 
 
 def provider_token_in_session(*, request: HttpRequest) -> dict[str, str] | None:

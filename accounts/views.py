@@ -1,7 +1,7 @@
 """The account pages: profile (with the recorded OAuth flow), the flow exercise, sessions."""
 
 import secrets
-from http import HTTPStatus
+from dataclasses import asdict
 
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.socialaccount.adapter import get_adapter
@@ -12,41 +12,52 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
+from accounts.flow_steps import step_order_checked
 from accounts.forms import FlowOrderForm
 from accounts.provider_api import provider_api_call
 
 FLOW_EXERCISE_SEED_SESSION_KEY = "accounts.flow_exercise_seed"
-
-
-def _profile_context(request: HttpRequest, **extra) -> dict:
-    return {
-        "sign_in_method": selectors.sign_in_method_current(request=request),
-        "connected": selectors.connected_accounts(request=request, user=request.user),
-        "providers": get_adapter().list_providers(request),
-        "flow": selectors.oauth_flow_latest(user=request.user),
-        "provider_token": selectors.provider_token_in_session(request=request),
-        **extra,
-    }
+# The live API call's request and answer, from its POST to the profile page it redirects to.
+PROVIDER_CALL_SESSION_KEY = "accounts.provider_api_call"
+# The profile's section with the API call button, where that answer is shown.
+PROVIDER_CALL_ANCHOR = "provider-api"
 
 
 @login_required
 def profile_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/profile.html", _profile_context(request))
+    flow = selectors.oauth_flow_latest(user=request.user)
+    context = {
+        "sign_in_method": selectors.sign_in_method_current(request=request),
+        "connected": selectors.connected_accounts(request=request, user=request.user),
+        "providers": get_adapter().list_providers(request),
+        "flow": flow,
+        "flow_steps": selectors.oauth_flow_steps(flow=flow) if flow else [],
+        "provider_token": selectors.provider_token_in_session(request=request),
+        "call": request.session.pop(PROVIDER_CALL_SESSION_KEY, None),
+    }
+    return render(request, "accounts/profile.html", context)
 
 
 @login_required
 @require_POST
 def provider_api_call_view(request: HttpRequest) -> HttpResponse:
-    """Use the provider access token held in this session to call the provider's API, live."""
+    """Use the provider access token held in this session to call the provider's API, live.
+
+    The answer is shown once, by the profile page this redirects to, at the button's own section:
+    reloading that page never calls the provider again, and the person is not sent back to the
+    top of a long page to look for it.
+    """
     held = selectors.provider_token_in_session(request=request)
     if held is None:
         messages.error(request, "This session holds no provider access token: sign in again.")
-        return redirect("profile")
-    call = provider_api_call(provider_id=held["provider_id"], access_token=held["token"])
-    return render(request, "accounts/profile.html", _profile_context(request, call=call))
+    else:
+        call = provider_api_call(provider_id=held["provider_id"], access_token=held["token"])
+        request.session[PROVIDER_CALL_SESSION_KEY] = asdict(call)
+    return redirect(f"{reverse('profile')}#{PROVIDER_CALL_ANCHOR}")
 
 
 @login_required
@@ -65,30 +76,20 @@ def disconnect_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def flow_exercise_view(request: HttpRequest) -> HttpResponse:
-    """Put the seven OAuth steps in order; checked against this person's own recorded flow."""
+    """Put the seven OAuth steps in order; checked against this person's own recorded flow. A
+    position given twice is a form error on the page; each wrong row says why, in words."""
     seed = request.session.setdefault(FLOW_EXERCISE_SEED_SESSION_KEY, secrets.randbelow(10**6))
-    expected = selectors.flow_step_order(user=request.user)
     form = FlowOrderForm(request.POST or None, seed=seed)
-    result = None
-    status = HTTPStatus.OK
-    if request.method == "POST":
-        if form.is_valid():
-            answer = form.answer()
-            result = {
-                "correct": answer == expected,
-                "rows": [
-                    {"position": i, "yours": mine, "recorded": theirs, "ok": mine == theirs}
-                    for i, (mine, theirs) in enumerate(zip(answer, expected, strict=True), 1)
-                ],
-            }
-        else:
-            status = HTTPStatus.BAD_REQUEST
+    rows = None
+    if request.method == "POST" and form.is_valid():
+        expected = selectors.flow_step_order(user=request.user)
+        rows = step_order_checked(answer=form.answer(), expected=expected)
     context = {
         "form": form,
-        "result": result,
+        "result": None if rows is None else {"correct": all(row.ok for row in rows), "rows": rows},
         "flow": selectors.oauth_flow_latest(user=request.user),
     }
-    return render(request, "accounts/flow_exercise.html", context, status=status)
+    return render(request, "accounts/flow_exercise.html", context)
 
 
 @login_required

@@ -9,7 +9,7 @@ _STYLE = """
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
  color:#1f2328;background:#f6f8fa}
 header{background:var(--accent);color:#fff;padding:.75rem 1.25rem;font-weight:600}
-header small{font-weight:400;opacity:.85}
+header small{font-weight:400}
 main{max-width:34rem;margin:2rem auto;padding:1.5rem;background:#fff;
  border:1px solid #d0d7de;border-radius:8px}
 h1{font-size:1.35rem;margin:0 0 .75rem}

@@ -352,6 +352,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Tokens typed into the page stay in memory, never in localStorage.
-    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "deepLinking": True},
+    # Swagger UI's options as JavaScript (drf-spectacular passes a string through unchanged), to
+    # name the plugins of static/api/swagger-ui-accessible.js. Tokens typed into the page stay in
+    # memory, never in localStorage. Deep links are off: they nest a link inside each operation's
+    # button, which keyboards and screen readers cannot use apart from it
+    # (swagger-api/swagger-ui#9570). The "idea" highlighting theme's colours all read at WCAG AA
+    # contrast; the default theme's do not.
+    "SWAGGER_UI_SETTINGS": """{
+        persistAuthorization: false,
+        deepLinking: false,
+        syntaxHighlight: {activated: true, theme: "idea"},
+        presets: [SwaggerUIBundle.presets.apis, ...accessibleSwaggerUi],
+    }""",
 }

@@ -1,6 +1,8 @@
 """Complete GitHub and Google sign-ins against the emulators over real HTTP, and their recording."""
 
 import json
+import re
+from html import escape
 from http import HTTPStatus
 
 import pytest
@@ -8,8 +10,10 @@ import requests
 from allauth.socialaccount.models import SocialAccount
 
 from accounts.flow_recording import PROVIDER_TOKEN_SESSION_KEY
+from accounts.flow_steps import STEP_EXPLANATIONS, STEP_TITLES
 from accounts.models import AuditEvent, OAuthFlowRecord, User
 from tests.accounts.oauth_driver import consent, flow_start, sign_in
+from tests.accounts.test_profile import answer_in_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("emulator")]
 
@@ -100,9 +104,59 @@ def test_the_profile_shows_the_recorded_flow(client):
     html = client.get("/accounts/profile/").content.decode()
 
     assert "GitHub (local emulator)" in html
-    assert html.count('class="flow-step"') >= 7
+    assert html.count('class="flow-step"') == 7
     assert "Post the code to the provider&#x27;s token endpoint" in html
     assert EMULATOR_SECRET not in html
+
+
+def shown_step_numbers(html: str) -> list[int]:
+    """The numbers of the profile's step headings, in page order."""
+    return [int(number) for number in re.findall(r"<h3>(\d)\. ", html)]
+
+
+def test_the_profile_numbers_each_step_once_and_says_what_happened_and_why(client):
+    sign_in(client, "github", "ada")
+
+    html = client.get("/accounts/profile/").content.decode()
+
+    assert shown_step_numbers(html) == [1, 2, 3, 4, 5, 6, 7]
+    for number, explanation in STEP_EXPLANATIONS.items():
+        assert f'<p class="flow-explanation">{escape(explanation)}</p>' in html, number
+    # GitHub's step 7 is two calls (/user, then /user/emails), both under the one number.
+    step_7 = html.split('id="step-7"')[1].split("</li>")[0]
+    assert "2 calls" in step_7
+    assert "Call 1 of 2" in step_7
+    assert "Call 2 of 2" in step_7
+    assert "/user/emails" in step_7
+
+
+def test_after_an_id_token_step_7_is_shown_once_as_not_needed(client):
+    sign_in(client, "google", "alan")
+
+    html = client.get("/accounts/profile/").content.decode()
+
+    assert shown_step_numbers(html) == [1, 2, 3, 4, 5, 6, 7]
+    assert f"7. {escape(STEP_TITLES[7])}: not needed this time" in html
+
+
+def test_the_exercise_checks_an_order_against_a_flow_that_skipped_step_7(client):
+    sign_in(client, "google", "alan")
+    client.get("/accounts/profile/flow-exercise/")
+    seed = client.session["accounts.flow_exercise_seed"]
+    canonical = [STEP_TITLES[n] for n in sorted(STEP_TITLES)]
+
+    response = client.post("/accounts/profile/flow-exercise/", answer_in_order(seed, canonical))
+
+    assert response.status_code == HTTPStatus.OK
+    assert "Right: that is the order your sign-in took" in response.content.decode()
+
+
+def call_the_provider_api(client) -> str:
+    """Press the profile's button: the answer is on the profile it redirects to, at the button."""
+    response = client.post("/accounts/profile/provider-api/")
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == "/accounts/profile/#provider-api"
+    return client.get(response["Location"]).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -118,11 +172,35 @@ def test_the_access_token_in_the_session_calls_the_provider_api_live(
     sign_in(client, provider, identity)
     token = client.session[PROVIDER_TOKEN_SESSION_KEY]["token"]
 
-    html = client.post("/accounts/profile/provider-api/").content.decode()
+    html = call_the_provider_api(client)
 
     assert "Answer: HTTP 200" in html
     assert expected in html.replace("&quot;", '"')
     assert token not in html
+    # Shown once: reloading the profile neither shows the answer again nor calls the provider.
+    assert "Answer: HTTP" not in client.get("/accounts/profile/").content.decode()
+
+
+def test_a_token_the_provider_no_longer_accepts_is_explained_with_the_way_to_a_new_one(client):
+    """A restarted emulator forgets the tokens it issued, as GitHub refuses a revoked one: a
+    token it never issued stands for both."""
+    sign_in(client, "github", "ada")
+    session = client.session
+    session[PROVIDER_TOKEN_SESSION_KEY] = {"provider_id": "github", "token": "gho_" + "0" * 36}
+    session.save()
+
+    html = call_the_provider_api(client)
+
+    assert "Answer: HTTP 401" in html
+    assert "Bad credentials" in html
+    assert "no longer accepts the access token this site held" in html
+    assert "Sign in again to get a new one." in html
+    assert "Sign in with GitHub (local emulator) again" in html
+    assert 'action="/accounts/github/login/?process=login' in html
+
+    sign_in(client, "github", "ada")
+
+    assert "Answer: HTTP 200" in call_the_provider_api(client)
 
 
 def test_the_provider_token_is_never_stored_in_the_database_and_leaves_at_sign_out(client):

@@ -94,8 +94,8 @@ def test_the_list_shows_name_dates_and_state(signed_in, user, api_client):
 
     html = signed_in.get(PAGE).content.decode()
 
-    assert re.search(r'token-state-active">\s*<td>laptop</td>', html)
-    assert re.search(r'token-state-revoked">\s*<td>old phone</td>', html)
+    assert re.search(r'token-state-active">\s*<td data-label="Name">laptop</td>', html)
+    assert re.search(r'token-state-revoked">\s*<td data-label="Name">old phone</td>', html)
     assert "not mine" not in html
     assert "now" in html  # last used, in words
 

@@ -27,11 +27,16 @@ def test_click_the_button_consent_and_land_signed_in_with_the_flow_recorded(
     expect(page.get_by_test_id("sign-in-method")).to_have_text(f"{provider} (local emulator)")
     steps = page.get_by_test_id("flow-steps").locator("li.flow-step")
     expect(steps.first).to_contain_text("1. Register the application")
+    expect(steps).to_have_count(7)
     expect(steps.nth(6)).to_contain_text("7. Call the provider's API with the access token")
     assert console_errors == []
 
+    # The answer shows where the button is, not at the top of a page thousands of pixels long.
     page.get_by_role("button", name="Call the provider's API with it").click()
-    expect(page.get_by_test_id("provider-api-call")).to_contain_text("Answer: HTTP 200")
+    expect(page).to_have_url(live_server.url + "/accounts/profile/#provider-api")
+    answer = page.get_by_test_id("provider-api-call")
+    expect(answer).to_contain_text("Answer: HTTP 200")
+    expect(answer).to_be_in_viewport()
 
 
 def test_cancelling_on_the_provider_page_says_so(live_server, page):
