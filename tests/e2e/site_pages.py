@@ -118,4 +118,5 @@ PAGES_PEOPLE_MEET = [
     "tokens",
     "learn",
     "api-docs",
+    "compare",
 ]
