@@ -118,5 +118,4 @@ PAGES_PEOPLE_MEET = [
     "tokens",
     "learn",
     "api-docs",
-    "compare",
 ]
