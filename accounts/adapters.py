@@ -46,8 +46,9 @@ class AccountAdapter(DefaultAccountAdapter):
         wrong passwords. allauth's limit on every attempt per address ("login") still applies,
         and its "login_failed" limit still guards second-factor codes, per person.
         """
-        self._reserved = self._login_failures(request, credentials, now=time.time())
-        if self._reserved is not None and self._reserved.reserve(time.time()) is not None:
+        now = time.time()
+        self._reserved = self._login_failures(request, credentials, now=now)
+        if self._reserved is not None and self._reserved.reserve(now) is not None:
             self._reserved = None
             raise self.validation_error("too_many_login_attempts")
 
