@@ -103,6 +103,15 @@ class RefreshToken(ApiTokenMixin, simplejwt_tokens.RefreshToken):
     def lifetime(self):
         return jwt_settings.api_settings.REFRESH_TOKEN_LIFETIME
 
+    @property
+    def access_token(self) -> AccessToken:
+        """The pair's access token, issued at this token's instant: simplejwt dates its `exp`
+        from this token's clock reading but its `iat` from its own, a second later when the
+        two straddle a second, so `exp - iat` was the lifetime minus one."""
+        access = super().access_token
+        access.set_iat(at_time=self.current_time)
+        return access
+
     @classmethod
     def for_family(cls, *, user: Any, family_id: str) -> "RefreshToken":
         """A new refresh token of family `family_id` for `user`."""

@@ -3,6 +3,7 @@
 import contextlib
 import socket
 import sys
+import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,8 +27,15 @@ def base_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if is_ipv6 else f"http://{host}:{port}"
 
 
+_log_lock = threading.Lock()
+
+
 def log(message: str) -> None:
-    print(f"[emulators] {message}", file=sys.stderr, flush=True)
+    """One whole line on stderr: connection threads log at once, and print() writes the text
+    and its newline separately, so unlocked lines could run into each other."""
+    with _log_lock:
+        sys.stderr.write(f"[emulators] {message}\n")
+        sys.stderr.flush()
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -72,18 +80,18 @@ class _Handler(BaseHTTPRequestHandler):
         if response.delay_seconds:
             time.sleep(response.delay_seconds)
         status = None if response.drop_connection else response.status
-        # Recorded before answering, so a client reading the log right after its own request
-        # finds it there.
+        # Recorded and logged before answering, so a client reading either right after its own
+        # request (or stopping the emulator) finds it there.
         if route is not None and route.recorded_as is not None:
             self._record(route.recorded_as, request, status)
-        if response.drop_connection:
-            self._drop()
-        else:
-            self._send(response)
         elapsed_ms = (time.monotonic() - started) * 1000
         target = masked_target(request.path, request.query_string)
         outcome = "no answer" if status is None else str(status)
         log(f"{self.client_address[0]} {request.method} {target} {outcome} {elapsed_ms:.0f}ms")
+        if response.drop_connection:
+            self._drop()
+        else:
+            self._send(response)
 
     def _read_request(self) -> Request | None:
         """The parsed request, or None after answering 400 to an unusable Content-Length."""

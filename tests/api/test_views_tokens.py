@@ -1,6 +1,7 @@
 """The token endpoints: obtain, refresh (rotation and reuse), verify, revoke, revoke-all."""
 
 import datetime as dt
+import uuid
 from http import HTTPStatus
 
 import jwt
@@ -8,6 +9,7 @@ import pytest
 from allauth.account.models import EmailAddress
 
 from api.models import TokenFamily
+from api.tokens import RefreshToken
 from tests.api.conftest import bearer
 from tests.api.forge import claims_for, signed_with_our_key
 from tests.factories import UserFactory
@@ -81,6 +83,19 @@ def test_lifetimes_come_from_the_settings(api_client, user, password, settings):
 
     access = jwt.decode(body["access"], options={"verify_signature": False})
     assert access["exp"] - access["iat"] == 120
+
+
+def test_a_pairs_tokens_are_issued_at_one_instant(user):
+    refresh = RefreshToken.for_family(user=user, family_id=uuid.uuid4().hex)
+    # Made a second ago, as if the clock turned between the refresh token and its access token.
+    refresh.current_time -= dt.timedelta(seconds=1)
+    refresh.set_iat()
+    refresh.set_exp()
+
+    access = refresh.access_token
+
+    assert access["iat"] == refresh["iat"]
+    assert access["exp"] - access["iat"] == 5 * 60
 
 
 def test_unknown_user_and_wrong_password_answer_identically(api_client, user):

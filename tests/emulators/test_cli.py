@@ -62,14 +62,13 @@ def test_it_logs_one_line_per_request_without_secrets(tmp_path, clients_file):
 
     lines = emulator.log().splitlines()
     request_lines = [line for line in lines if "/github/" in line]
-    assert len(request_lines) == 3
-    # One thread per connection logs after answering, so the lines may come in any order.
-    (authorize,) = [line for line in request_lines if "/login/oauth/authorize?" in line]
+    # Each line is written whole and before its answer, so they come in request order.
+    authorize, exchanged, user_read = request_lines
     assert "POST /github/login/oauth/authorize?" in authorize
     assert "state=[masked]" in authorize
     assert "code_challenge_method=S256" in authorize
-    assert sum("POST /github/login/oauth/access_token 200" in line for line in request_lines) == 1
-    assert sum("GET /github/api/v3/user 200" in line for line in request_lines) == 1
+    assert "POST /github/login/oauth/access_token 200" in exchanged
+    assert "GET /github/api/v3/user 200" in user_read
     for secret in (flow.code, flow.state, flow.verifier, token, GITHUB.client["client_secret"]):
         assert secret not in emulator.log()
 
