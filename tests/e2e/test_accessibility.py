@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import totp_code
-from tests.e2e.site_pages import OPENERS, PAGES_PEOPLE_MEET, Site
+from tests.e2e.site_pages import PAGES_PEOPLE_MEET, Site, open_page
 from tests.factories import DEFAULT_PASSWORD
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -66,7 +66,7 @@ def site(live_server, emulator) -> Site:
 
 @pytest.mark.parametrize("name", PAGES_PEOPLE_MEET)
 def test_the_site_pages_have_no_violations(page, site, name):
-    OPENERS[name](page, site)
+    open_page(name, page, site)
 
     assert_no_violations(page)
 

@@ -7,7 +7,7 @@ the page shows one), at each width, and must be no wider than the viewport.
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.site_pages import OPENERS, PAGES_PEOPLE_MEET, Site
+from tests.e2e.site_pages import PAGES_PEOPLE_MEET, Site, open_page
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("emulator")]
 
@@ -22,13 +22,29 @@ def horizontal_overflow(page: Page) -> int:
 
 
 def widest_elements(page: Page) -> list[str]:
-    """The elements that reach past the viewport's right edge, deepest first, for the report."""
+    """What reaches past the viewport's right edge, for the report: elements, deepest first, and
+    text that overflows a box narrower than itself (a long unbroken word keeps its box inside)."""
     return page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth)
-            .reverse().slice(0, 5)
-            .map(el => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}`
-                       + ` (${Math.round(el.getBoundingClientRect().right)} px)`)"""
+        """() => {
+            const edge = document.documentElement.clientWidth;
+            const name = el => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}`;
+            const elements = [...document.querySelectorAll('body *')]
+                .filter(el => el.getBoundingClientRect().right > edge)
+                .reverse().slice(0, 5)
+                .map(el => `${name(el)} (${Math.round(el.getBoundingClientRect().right)} px)`);
+            const texts = [];
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node && texts.length < 5; node = walker.nextNode()) {
+                const range = document.createRange();
+                range.selectNodeContents(node);
+                const right = range.getBoundingClientRect().right;
+                if (right > edge) {
+                    texts.push(`text "${node.textContent.trim().slice(0, 40)}" in `
+                               + `${name(node.parentElement)} (${Math.round(right)} px)`);
+                }
+            }
+            return elements.concat(texts);
+        }"""
     )
 
 
@@ -37,7 +53,7 @@ def widest_elements(page: Page) -> list[str]:
 def test_the_page_fits_the_screen(page, live_server, emulator, console_errors, name, width):
     page.set_viewport_size({"width": width, "height": 900})
 
-    OPENERS[name](page, Site(url=live_server.url, emulator=emulator))
+    open_page(name, page, Site(url=live_server.url, emulator=emulator))
 
     assert horizontal_overflow(page) <= 0, widest_elements(page)
     assert console_errors == []
