@@ -320,13 +320,56 @@ TAMPERINGS = {
 
 
 @dataclass(frozen=True)
+class EditedField:
+    """One header parameter or claim of the edited token, and how the edit changed it."""
+
+    name: str
+    value: Any
+    # "added", "changed", or "" for a value left as it was (no tampering here removes one).
+    edit: str
+
+
+@dataclass(frozen=True)
 class Tampering:
     choice: str
     description: str
     token: str
-    header: dict[str, Any]
-    payload: dict[str, Any]
+    header: tuple[EditedField, ...]
+    payload: tuple[EditedField, ...]
+    # What became of the signature: kept (now over other bytes), dropped, or made anew.
+    signature: str
     answer: ApiAnswer
+
+    @property
+    def parts(self) -> tuple[tuple[str, tuple[EditedField, ...]], ...]:
+        return (("Header", self.header), ("Payload", self.payload))
+
+    @property
+    def edited(self) -> tuple[str, ...]:
+        """The names of what the edit added or changed, header first."""
+        return tuple(field.name for field in (*self.header, *self.payload) if field.edit)
+
+
+def _edited_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[EditedField, ...]:
+    return tuple(
+        EditedField(
+            name=name,
+            value=value,
+            edit="" if before.get(name) == value else "changed" if name in before else "added",
+        )
+        for name, value in after.items()
+    )
+
+
+SIGNATURE_FATES = {
+    "sub": "kept from your token, so it no longer matches the edited payload",
+    "is_staff": "kept from your token, so it no longer matches the edited payload",
+    "exp": "kept from your token, so it no longer matches the edited payload",
+    "alg_none": "dropped",
+    "alg_hs256": "made anew with HMAC-SHA256, our public key as the secret",
+    "aud": "made anew with our own private key: genuine",
+    "expired": "made anew with our own private key: genuine",
+}
 
 
 def _sign_with_our_key(payload: dict[str, Any], header: dict[str, Any]) -> str:
@@ -338,7 +381,8 @@ def tamper_demo(*, request: HttpRequest, choice: str) -> Tampering:
     """Edit the visitor's demo token the way an attacker would and send it to /api/me/."""
     signed = demo_token(request=request)["signed"]
     header_part, payload_part, signature = signed.split(".")
-    header, payload = b64url_json(header_part), b64url_json(payload_part)
+    original_header, original_payload = b64url_json(header_part), b64url_json(payload_part)
+    header, payload = dict(original_header), dict(original_payload)
     now = int(clock.now().timestamp())
     if choice == "sub":
         payload["sub"] = str(int(payload["sub"]) + 1)
@@ -371,8 +415,9 @@ def tamper_demo(*, request: HttpRequest, choice: str) -> Tampering:
         choice=choice,
         description=TAMPERINGS[choice],
         token=token,
-        header=header,
-        payload=payload,
+        header=_edited_fields(original_header, header),
+        payload=_edited_fields(original_payload, payload),
+        signature=SIGNATURE_FATES[choice],
         answer=_me_with_bearer(request=request, token=token),
     )
 

@@ -130,6 +130,36 @@ def test_each_tampering_is_refused_by_the_api(page_request, client, choice, code
     same_as_the_api(tampering.answer, response)
 
 
+@pytest.mark.parametrize(
+    ("choice", "edited", "edit"),
+    [
+        ("sub", ("sub",), "changed"),
+        ("is_staff", ("is_staff",), "added"),
+        ("exp", ("exp",), "changed"),
+        ("alg_none", ("alg",), "changed"),
+        ("alg_hs256", ("alg",), "changed"),
+        ("aud", ("aud",), "changed"),
+        ("expired", ("exp", "iat"), "changed"),
+    ],
+)
+def test_the_tamper_lab_marks_what_the_edit_touched(page_request, choice, edited, edit):
+    held = demos.demo_token(request=page_request)
+    original = {
+        **demos.b64url_json(held["signed"].split(".")[0]),
+        **demos.b64url_json(held["signed"].split(".")[1]),
+    }
+
+    tampering = demos.tamper_demo(request=page_request, choice=choice)
+
+    assert sorted(tampering.edited) == sorted(edited)
+    fields = {field.name: field for field in (*tampering.header, *tampering.payload)}
+    assert {fields[name].edit for name in edited} == {edit}
+    # Everything else is shown as it was in the held token.
+    for name, field in fields.items():
+        if name not in edited:
+            assert field.value == original[name]
+
+
 def test_the_tamper_lab_edits_the_held_token(page_request):
     held = demos.demo_token(request=page_request)
 

@@ -248,6 +248,20 @@ def test_measuring_draws_the_chart_from_the_same_measurement_as_authbench(signed
     assert "python manage.py authbench" in html
 
 
+def test_the_header_bytes_are_the_cookie_and_its_header_line(signed_in):
+    """The card's cookie bytes and the table's header bytes differ by `Cookie: ` and CRLF, and
+    the page says so."""
+    html = demo(signed_in, "measure")
+
+    cookie = int(re.search(r'data-testid="session-bytes">(\d+) bytes', html)[1])
+    table = html.split('<table class="measurements">')[1].split("</table>")[0]
+    session_row = next(row for row in table.split("<tr>") if row.startswith("<td>Session cookie"))
+    header_bytes = int(re.findall(r"<td>([^<]*)</td>", session_row)[4])
+    assert header_bytes == len("Cookie: ") + cookie + len("\r\n")
+    note = " ".join(html.split('data-testid="header-bytes">')[1].split("</p>")[0].split())
+    assert f"the {cookie}-byte cookie and the line's end (2 bytes)" in note
+
+
 def medians_in_the_table(html: str) -> dict[str, int]:
     rows = re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td>", html.split('class="measurements"')[1])
     return {label: int(median) for label, median in rows}

@@ -48,7 +48,9 @@ def test_the_demo_token_is_made_by_a_click_not_by_a_visit(compare_page, user):
 
 def test_live_values_and_what_scripts_can_read(holding_a_token, settings):
     page = holding_a_token
-    expect(page.get_by_test_id("session-bytes")).to_have_text(re.compile(r"^\d+ bytes$"))
+    expect(page.get_by_test_id("session-bytes")).to_have_text(
+        re.compile(r'^\d+ bytes \(\+ "Cookie: "\)$')
+    )
     expect(page.get_by_test_id("jwt-algorithm")).to_contain_text("RS256")
     countdown = page.get_by_test_id("jwt-countdown")
     first = countdown.inner_text()
@@ -91,6 +93,8 @@ def test_editing_the_token_shows_why_it_is_refused(compare_page, label, code):
 
     tampering = page.get_by_test_id("tampering")
     expect(tampering).to_contain_text("HTTP 401")
+    # What the edit touched is marked in words, not only in colour.
+    expect(tampering.locator("tr.edited mark").first).to_have_text("changed")
     expect(tampering.locator(".error-code")).to_have_text(code)
     expect(tampering).to_contain_text('WWW-Authenticate: Bearer realm="api", error="invalid_token"')
 
