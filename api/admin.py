@@ -1,6 +1,12 @@
 """Admin for token families (read-only; revoke is the one action) and notes, and the user page's
-API tokens: the accounts app's user admin, with the tokens inline and a revoke-all action."""
+API tokens: the accounts app's user admin, with the tokens inline and a revoke-all action.
 
+OAuth clients are registered under allauth's "OpenID Connect IdP > Clients" (api.clients). Its
+"Tokens" list is taken away: allauth's own token endpoint is not routed, so that table stays
+empty, and the API's tokens are the families here.
+"""
+
+from allauth.idp.oidc.models import Token as AllauthOidcToken
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -14,7 +20,15 @@ from api.models import Note, TokenFamily
 
 class TokenFamilyInline(ReadOnlyInline):
     model = TokenFamily
-    fields = ("name", "origin", "created_at", "last_used_at", "expires_at", "revoked_at")
+    fields = (
+        "name",
+        "origin",
+        "client_id",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
     readonly_fields = fields
     verbose_name = "API token"
     show_change_link = False
@@ -42,13 +56,14 @@ class TokenFamilyAdmin(admin.ModelAdmin):
         "user",
         "name",
         "origin",
+        "client_id",
         "created_at",
         "last_used_at",
         "expires_at",
         "revoked_at",
         "revoked_reason",
     ]
-    list_filter = ["origin", "revoked_reason"]
+    list_filter = ["origin", "client_id", "revoked_reason"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email", "name"]
     ordering = ["-created_at"]
@@ -76,3 +91,6 @@ class NoteAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     search_fields = ["title", "owner__username", "owner__email"]
     raw_id_fields = ["owner"]
+
+
+admin.site.unregister(AllauthOidcToken)

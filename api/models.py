@@ -27,6 +27,7 @@ class TokenFamily(models.Model):
     class Origin(models.TextChoices):
         PASSWORD = "password", "Username or email and password"
         SESSION = "session", "Made from a signed-in session"
+        DEVICE = "device", "Device authorization (RFC 8628), approved in the browser"
 
     class RevokeReason(models.TextChoices):
         REVOKED = "revoked", "Revoked"
@@ -42,6 +43,9 @@ class TokenFamily(models.Model):
     )
     name = models.CharField(max_length=100, blank=True)
     origin = models.CharField(max_length=20, choices=Origin.choices)
+    # The OAuth client (api.clients) the family was issued to, empty for the password grant and
+    # the tokens page; its tokens carry it as `client_id` (RFC 9068), and only it may refresh them.
+    client_id = models.CharField(max_length=100, blank=True)
     # The jti of the only refresh token of this family that may be exchanged next; empty when the
     # family never had a refresh token (an access token made for the comparison page).
     current_jti = models.CharField(max_length=64, blank=True)

@@ -25,6 +25,8 @@ class TokenVerdict:
     rejection: Rejection | None = None
     token_type: str | None = None
     expires_at: dt.datetime | None = None
+    # The verified claims of a valid token (what introspection answers).
+    claims: dict[str, Any] | None = None
 
 
 def token_verdict(*, token: str) -> TokenVerdict:
@@ -49,6 +51,7 @@ def token_verdict(*, token: str) -> TokenVerdict:
         valid=True,
         token_type=verified.kind,
         expires_at=datetime_from_epoch(verified["exp"]),
+        claims=verified.payload,
     )
 
 

@@ -31,7 +31,7 @@ from api.exceptions import (
 )
 from api.models import Note, RevocationMark, TokenFamily
 from api.token_errors import RejectedTokenError, Rejection
-from api.tokens import AccessToken, AnyToken, RefreshToken, token_unwrap
+from api.tokens import CLIENT_CLAIM, AccessToken, AnyToken, RefreshToken, token_unwrap
 from config.outages import DATABASE_UNREACHABLE
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def token_pair_obtain(
 
 
 @transaction.atomic
-def token_pair_issue(*, user: Any, origin: str, name: str = "") -> TokenPair:
+def token_pair_issue(*, user: Any, origin: str, name: str = "", client_id: str = "") -> TokenPair:
     """A new token family for `user`, and its first pair of tokens.
 
     `user` is the account as it was authenticated (by its password, or by the session whose
@@ -152,8 +152,8 @@ def token_pair_issue(*, user: Any, origin: str, name: str = "") -> TokenPair:
     if current != (user.password, True):
         raise InvalidCredentialsError()
     now = clock.now()
-    family = TokenFamily(user=user, origin=origin, name=name, created_at=now)
-    refresh = RefreshToken.for_family(user=user, family_id=family.id.hex)
+    family = TokenFamily(user=user, origin=origin, name=name, client_id=client_id, created_at=now)
+    refresh = RefreshToken.for_family(user=user, family_id=family.id.hex, client_id=client_id)
     family.current_jti = refresh.jti
     family.expires_at = datetime_from_epoch(refresh["exp"])
     family.save(force_insert=True)
@@ -162,7 +162,7 @@ def token_pair_issue(*, user: Any, origin: str, name: str = "") -> TokenPair:
         action=AuditEvent.Action.TOKEN_ISSUED,
         subject=user,
         actor=user,
-        detail={"family": family.id.hex, "origin": origin, "name": name},
+        detail={"family": family.id.hex, "origin": origin, "name": name, "client": client_id},
     )
     return _pair(refresh, family, _families_over_limit_evict(family=family, now=now))
 
@@ -224,7 +224,7 @@ def _successor_from_window(
 # SQLite has no row locks: a second transaction that wants the family row is refused (the test
 # database's shared cache says "table is locked", a file "database is locked") instead of waiting.
 # The refresh then starts again, a few times, which is what waiting on the lock would have done.
-def token_pair_refresh(*, refresh: str) -> TokenPair:
+def token_pair_refresh(*, refresh: str, client_id: str = "") -> TokenPair:
     """Exchange the refresh token `refresh` for a new pair, spending it (RFC 9700 section 4.14.2).
 
     Presenting a spent refresh token again means two parties hold the family: every token of the
@@ -242,9 +242,16 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
       hold it, so whichever spends it second is reuse;
     - once the successor has itself been refreshed, the old token is reuse.
     Every answer from the window is audited and shown on the tokens page. 0 turns it off.
+
+    A family issued to an OAuth client is refreshed by that client only (`client_id`, as the
+    OAuth token endpoint authenticated it; RFC 6749 section 6), and a refresh token of another
+    client is refused before anything is spent or revoked: a stranger cannot end the family.
     """
     spent = token_unwrap(refresh)[0]
-    pair, rejection = _token_pair_refresh_locked(token=RefreshToken(spent), spent=spent)
+    token = RefreshToken(spent)
+    if token.payload.get(CLIENT_CLAIM, "") != client_id:
+        raise RejectedTokenError(Rejection.CLIENT_MISMATCH)
+    pair, rejection = _token_pair_refresh_locked(token=token, spent=spent)
     if rejection is not None:
         raise RejectedTokenError(rejection)
     return pair
@@ -279,7 +286,9 @@ def _token_pair_refresh_locked(
         return None, Rejection.USER_INACTIVE
     if replay is not None:
         return replay, None
-    rotated = RefreshToken.for_family(user=family.user, family_id=token.family_id)
+    rotated = RefreshToken.for_family(
+        user=family.user, family_id=token.family_id, client_id=family.client_id
+    )
     pair = _pair(rotated, family)
     window_open = settings.JWT_REFRESH_REUSE_GRACE_SECONDS > 0 and not family.current_from_window
     family.successor_sealed = _successor_seal(pair=pair, spent=spent) if window_open else None
@@ -310,15 +319,21 @@ def _token_pair_refresh_locked(
 
 
 @transaction.atomic
-def token_revoke(*, token: str) -> None:
+def token_revoke(*, token: str, client_id: str | None = None) -> None:
     """RFC 7009 revocation: a refresh token revokes its whole family, an access token itself.
 
     A token that is not valid (unknown, expired, forged) changes nothing and raises nothing.
+    With `client_id` (the OAuth revocation endpoint's authenticated client), a token issued to
+    another client is refused with Rejection.CLIENT_MISMATCH (RFC 7009 section 2.1); without it,
+    whoever holds a token may revoke it.
     """
     try:
         verified = AnyToken(token_unwrap(token)[0])
     except RejectedTokenError:
         return
+    issued_to = verified.payload.get(CLIENT_CLAIM)
+    if client_id is not None and issued_to is not None and issued_to != client_id:
+        raise RejectedTokenError(Rejection.CLIENT_MISMATCH)
     owner = User.objects.filter(pk=verified["sub"]).only("pk").first()
     if verified.kind == "refresh":
         family = TokenFamily.objects.filter(pk=verified.family_id).first()

@@ -32,6 +32,7 @@ class Rejection(StrEnum):
     REFRESH_REUSED = "refresh_token_reused"
     REFRESH_SPENT = "refresh_token_spent"
     USER_INACTIVE = "user_inactive"
+    CLIENT_MISMATCH = "token_client_mismatch"
 
     @property
     def message(self) -> str:
@@ -66,6 +67,7 @@ MESSAGES = {
     ),
     Rejection.REFRESH_SPENT: "This refresh token was already exchanged for a newer one.",
     Rejection.USER_INACTIVE: "The account is inactive.",
+    Rejection.CLIENT_MISMATCH: "The token was issued to another client.",
 }
 
 

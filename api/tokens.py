@@ -4,7 +4,8 @@ Claims: `iss`, `aud`, `exp`, `iat`, `jti`, `token_type`, `sub` (the user id, as 
 registered claim every JOSE library understands, and PyJWT 2.10+ requires it to be a string) and
 `fid`, the family id shared by every token issued from one sign-in, across refresh rotations,
 and the holder's `preferred_username` and `email` as of issue (OpenID Connect's claim names), so
-that /api/me/ answers from the token alone, without the database. Anyone holding a signed token
+that /api/me/ answers from the token alone, without the database; `client_id` on tokens issued
+to an OAuth client (api.oauth). Anyone holding a signed token
 can read them; its encrypted form (api.encryption) hides them.
 Lifetimes are read from simplejwt's settings when a token is made, not when this module loads.
 """
@@ -24,6 +25,8 @@ from api.token_errors import RejectedTokenError, Rejection
 FAMILY_ID = re.compile(r"[0-9a-f]{32}")
 USERNAME_CLAIM = "preferred_username"
 EMAIL_CLAIM = "email"
+# The OAuth client a token was issued to (RFC 9068 section 2.2), on tokens from api.oauth only.
+CLIENT_CLAIM = "client_id"
 
 
 class ApiTokenMixin:
@@ -113,10 +116,13 @@ class RefreshToken(ApiTokenMixin, simplejwt_tokens.RefreshToken):
         return access
 
     @classmethod
-    def for_family(cls, *, user: Any, family_id: str) -> "RefreshToken":
-        """A new refresh token of family `family_id` for `user`."""
+    def for_family(cls, *, user: Any, family_id: str, client_id: str = "") -> "RefreshToken":
+        """A new refresh token of family `family_id` for `user`, issued to the OAuth client
+        `client_id` if any (its access tokens copy the claim)."""
         token = cls.for_user(user)
         token[FAMILY_CLAIM] = family_id
+        if client_id:
+            token[CLIENT_CLAIM] = client_id
         return token
 
 

@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from api.oauth import AuthorizationServerMetadataApi
+from api.pages import device_view
 from api.views import JwksApi
 from compare.views import learn_view
 from config.health import healthz_view
@@ -13,6 +15,13 @@ from config.health import healthz_view
 urlpatterns = [
     path("api/", include("api.urls")),
     path(".well-known/jwks.json", JwksApi.as_view(), name="jwks"),
+    path(
+        ".well-known/oauth-authorization-server",
+        AuthorizationServerMetadataApi.as_view(),
+        name="oauth-metadata",
+    ),
+    path("oauth/", include("api.oauth_urls")),
+    path("device/", device_view, name="device"),
     path("compare/", include("compare.urls")),
     path("learn/", learn_view, name="learn"),
     path("healthz", healthz_view, name="healthz"),

@@ -71,6 +71,8 @@ THIRD_PARTY_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "allauth.usersessions",
     "allauth.mfa",
+    # Its Client model is the registry of OAuth clients (api.clients); its URLs are not routed.
+    "allauth.idp.oidc",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -299,6 +301,8 @@ SIMPLE_JWT = {
     "ALGORITHM": "RS256",
     # api.keys holds the keys; simplejwt's own backend, which would sign with this, is never used.
     "SIGNING_KEY": None,
+    # The site's own URL in production: RFC 8414 metadata names it as the issuer, and clients
+    # that discover this server from its URL check that the two are the same.
     "ISSUER": env.str("JWT_ISSUER", default="signin-lab"),
     "AUDIENCE": env.str("JWT_AUDIENCE", default="signin-lab-api"),
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_TOKEN_SECONDS", default=300)),
@@ -330,6 +334,12 @@ JWT_ENCRYPTION_KEY = env.str("JWT_ENCRYPTION_KEY", default="")
 # A refresh token presented again this soon after it was spent (two tabs refreshing at once) gets
 # the same successor pair instead of revoking its family (RFC 9700 section 4.14.2); 0: strict.
 JWT_REFRESH_REUSE_GRACE_SECONDS = env.int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=5)
+# The device authorization grant (api.device): how long a device code and its user code live, and
+# the least time between two polls of the token endpoint (RFC 8628 section 3.2).
+OAUTH_DEVICE_CODE_SECONDS = env.int("OAUTH_DEVICE_CODE_SECONDS", default=600)
+OAUTH_DEVICE_POLL_SECONDS = env.int("OAUTH_DEVICE_POLL_SECONDS", default=5)
+# Wrong user codes typed on the device page, per account and per client address.
+OAUTH_USER_CODE_RATE = env.str("OAUTH_USER_CODE_RATE", default="10/10min")
 # A token family's "last used" time is written at most this often.
 JWT_LAST_USED_RESOLUTION_SECONDS = 60
 # The largest JSON body the API reads; its documents are small.

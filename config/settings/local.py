@@ -5,7 +5,7 @@ import secrets
 from config.settings.providers import social_providers
 
 from .base import *
-from .base import VAR_DIR, env
+from .base import SIMPLE_JWT, VAR_DIR, env
 
 
 def _development_secret(name: str) -> str:
@@ -33,6 +33,9 @@ EMULATOR_CLIENTS_FILE = VAR_DIR / "emulator-clients.json"
 SOCIALACCOUNT_PROVIDERS = social_providers(
     env, emulator_url=EMULATOR_URL, emulator_secret=_development_secret("emulator_client_secret")
 )
+
+# The issuer is the site's URL, as RFC 8414 clients expect (`make run` passes its host and port).
+SIMPLE_JWT = {**SIMPLE_JWT, "ISSUER": env.str("JWT_ISSUER", default="http://127.0.0.1:8000")}
 
 # The auth inspector (compare.inspector): every API response says which authenticator accepted it,
 # its queries and its time.

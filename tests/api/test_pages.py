@@ -94,8 +94,9 @@ def test_the_list_shows_name_dates_and_state(signed_in, user, api_client):
 
     html = signed_in.get(PAGE).content.decode()
 
-    assert re.search(r'token-state-active">\s*<td data-label="Name">laptop</td>', html)
-    assert re.search(r'token-state-revoked">\s*<td data-label="Name">old phone</td>', html)
+    made_here = r'\s*<span class="token-note" data-testid="token-origin">Made from a signed-in'
+    assert re.search(r'token-state-active">\s*<td data-label="Name">laptop' + made_here, html)
+    assert re.search(r'token-state-revoked">\s*<td data-label="Name">old phone' + made_here, html)
     assert "not mine" not in html
     assert "now" in html  # last used, in words
 
