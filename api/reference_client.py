@@ -1,0 +1,208 @@
+"""The reference command-line client: signs in with the device grant and calls the API.
+
+    python -m api.reference_client login    # shows a code and a URL; approve it in a browser
+    python -m api.reference_client me       # GET /api/me/ with the access token (refreshed if due)
+    python -m api.reference_client logout   # revokes the tokens (RFC 7009) and forgets them
+
+The server's URL comes from --server or SIGNIN_LAB_URL (default http://127.0.0.1:8000). Everything
+else is discovered from its RFC 8414 metadata. The tokens are kept in a file only its owner can
+read (--tokens, default ~/.config/signin-lab/tokens.json). Standard library only, and nothing from
+this project: it is what any app would write against the published endpoints, as the built-in
+public client `signin-lab-cli`.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+CLIENT_ID = "signin-lab-cli"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+DEFAULT_TOKENS = Path.home() / ".config" / "signin-lab" / "tokens.json"
+TIMEOUT = 10
+# Refresh the access token when it has less than this left.
+REFRESH_MARGIN_SECONDS = 10
+
+
+class ClientError(Exception):
+    """Something to tell the person, then exit 1."""
+
+
+def request(url: str, *, form: dict[str, str] | None = None, token: str | None = None) -> Any:
+    """The JSON answer of a GET (or a form POST); an OAuth error answer as OAuthAnswer."""
+    if urllib.parse.urlsplit(url).scheme not in {"http", "https"}:
+        raise ClientError(f"Not an http(s) URL: {url}")
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    headers = {"Accept": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        outgoing = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 -- http(s) only
+        with urllib.request.urlopen(outgoing, timeout=TIMEOUT) as response:  # noqa: S310
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        try:
+            body = json.load(error)
+        except ValueError:
+            raise ClientError(f"{url} answered HTTP {error.code}") from None
+        return OAuthAnswer(status=error.code, body=body)
+    except (urllib.error.URLError, TimeoutError) as error:
+        raise ClientError(f"Cannot reach {url}: {error}") from None
+
+
+class OAuthAnswer:
+    """An error answer: the status and its JSON body."""
+
+    def __init__(self, *, status: int, body: Any) -> None:
+        self.status = status
+        self.body = body
+
+    @property
+    def error(self) -> str:
+        body = self.body if isinstance(self.body, dict) else {}
+        error = body.get("error")
+        return error if isinstance(error, str) else (error or {}).get("code", "unknown")
+
+
+def metadata(server: str) -> dict[str, Any]:
+    answer = request(server.rstrip("/") + "/.well-known/oauth-authorization-server")
+    if isinstance(answer, OAuthAnswer):
+        raise ClientError(f"{server} publishes no OAuth metadata (HTTP {answer.status})")
+    return answer
+
+
+def tokens_save(path: Path, tokens: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        json.dump(tokens, file)
+
+
+def tokens_load(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ClientError("Not signed in: run `login` first.") from None
+
+
+def with_expiry(answer: dict[str, Any]) -> dict[str, Any]:
+    return {**answer, "expires_at": time.time() + int(answer["expires_in"])}
+
+
+def login(server: str, path: Path, out: Any = sys.stdout) -> dict[str, Any]:
+    """RFC 8628: ask for a code, show it, poll until the person answers."""
+    meta = metadata(server)
+    started = request(meta["device_authorization_endpoint"], form={"client_id": CLIENT_ID})
+    if isinstance(started, OAuthAnswer):
+        raise ClientError(f"The server refused to start: {started.error}")
+    print(
+        f"Open {started['verification_uri']} and enter the code {started['user_code']}\n"
+        f"(or open {started['verification_uri_complete']}). Waiting for your answer...",
+        file=out,
+        flush=True,
+    )
+    interval = int(started.get("interval", 5))
+    deadline = time.monotonic() + int(started["expires_in"])
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        answer = request(
+            meta["token_endpoint"],
+            form={
+                "grant_type": DEVICE_GRANT,
+                "device_code": started["device_code"],
+                "client_id": CLIENT_ID,
+            },
+        )
+        if not isinstance(answer, OAuthAnswer):
+            tokens = {"server": server, **with_expiry(answer)}
+            tokens_save(path, tokens)
+            print("Signed in.", file=out)
+            return tokens
+        if answer.error == "authorization_pending":
+            continue
+        if answer.error == "slow_down":
+            interval += 5  # RFC 8628 section 3.5
+            continue
+        if answer.error == "access_denied":
+            raise ClientError("You denied the request.")
+        if answer.error == "expired_token":
+            raise ClientError("The code expired: run `login` again.")
+        raise ClientError(f"The server answered {answer.error}")
+    raise ClientError("The code expired: run `login` again.")
+
+
+def refresh(tokens: dict[str, Any], path: Path) -> dict[str, Any]:
+    meta = metadata(tokens["server"])
+    answer = request(
+        meta["token_endpoint"],
+        form={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": CLIENT_ID,
+        },
+    )
+    if isinstance(answer, OAuthAnswer):
+        raise ClientError(f"Signed out ({answer.error}): run `login` again.")
+    tokens = {"server": tokens["server"], **with_expiry(answer)}
+    tokens_save(path, tokens)
+    return tokens
+
+
+def me(path: Path, out: Any = sys.stdout) -> dict[str, Any]:
+    tokens = tokens_load(path)
+    if tokens["expires_at"] - time.time() < REFRESH_MARGIN_SECONDS:
+        tokens = refresh(tokens, path)
+    answer = request(tokens["server"].rstrip("/") + "/api/me/", token=tokens["access_token"])
+    if isinstance(answer, OAuthAnswer):
+        raise ClientError(f"The API refused the token: {answer.error}")
+    print(json.dumps(answer, indent=2), file=out)
+    return answer
+
+
+def logout(path: Path, out: Any = sys.stdout) -> None:
+    tokens = tokens_load(path)
+    meta = metadata(tokens["server"])
+    answer = request(
+        meta["revocation_endpoint"],
+        form={
+            "token": tokens["refresh_token"],
+            "token_type_hint": "refresh_token",
+            "client_id": CLIENT_ID,
+        },
+    )
+    if isinstance(answer, OAuthAnswer):
+        raise ClientError(f"The server refused to revoke: {answer.error}")
+    path.unlink()
+    print("Signed out: the tokens are revoked.", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m api.reference_client", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("command", choices=["login", "me", "logout"])
+    parser.add_argument("--server", default=os.environ.get("SIGNIN_LAB_URL", DEFAULT_SERVER))
+    parser.add_argument("--tokens", type=Path, default=DEFAULT_TOKENS)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "login":
+            login(args.server, args.tokens)
+        elif args.command == "me":
+            me(args.tokens)
+        else:
+            logout(args.tokens)
+    except ClientError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
