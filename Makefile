@@ -50,6 +50,8 @@ install: $(VENV)/.synced $(AXE)
 # Providers without credentials get the emulators (on localhost, so cookies never mix with
 # the site's on 127.0.0.1); they stop with the server.
 run: export EMULATOR_URL := http://localhost:$(EMULATOR_PORT)
+# The issuer RFC 8414 clients discover: the URL the site is served at.
+run: export JWT_ISSUER ?= http://$(HOST):$(PORT)
 run: install
 	@$(PY) manage.py migrate --noinput -v0
 	@$(PY) manage.py demo_setup --host $(HOST) --port $(PORT)

@@ -153,3 +153,21 @@ def redis_caches():
         override_settings(CACHES=production_caches(url), SESSION_ENGINE="config.sessions"),
     ):
         yield url
+
+
+@pytest.fixture
+def cli_client(db):
+    """The built-in public client, as migration api 0007 makes it (tests flush the tables)."""
+    from allauth.idp.oidc.models import Client
+
+    client, _ = Client.objects.update_or_create(
+        pk="signin-lab-cli",
+        defaults={
+            "name": "signin-lab command-line client",
+            "type": Client.Type.PUBLIC,
+            "secret": "!",
+            "grant_types": "urn:ietf:params:oauth:grant-type:device_code\nrefresh_token",
+            "scopes": "api",
+        },
+    )
+    return client

@@ -21,22 +21,6 @@ FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
-def cli_client(db) -> Client:
-    """The built-in public client, as migration api 0007 makes it (tests flush the tables)."""
-    client, _ = Client.objects.update_or_create(
-        pk=BUILTIN_CLI_CLIENT_ID,
-        defaults={
-            "name": "signin-lab command-line client",
-            "type": Client.Type.PUBLIC,
-            "secret": "!",
-            "grant_types": f"{DEVICE_GRANT}\nrefresh_token",
-            "scopes": "api",
-        },
-    )
-    return client
-
-
-@pytest.fixture
 def resource_server(db) -> tuple[Client, str]:
     """A confidential client registered to introspect, and its secret."""
     client = Client(pk="notes-service", name="Notes service", type=Client.Type.CONFIDENTIAL)

@@ -13,7 +13,6 @@ import pytest
 from django.test import Client as BrowserClient
 
 from api.models import TokenFamily
-from tests.api.test_oauth import cli_client  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +38,7 @@ def run_client(*args: str, server: str, tokens: Path) -> subprocess.Popen:
     )
 
 
-def test_login_me_and_logout(live_server, cli_client, user, tmp_path, settings):  # noqa: F811
+def test_login_me_and_logout(live_server, cli_client, user, tmp_path, settings):
     settings.OAUTH_DEVICE_POLL_SECONDS = 1
     tokens = tmp_path / "tokens.json"
     login = run_client("login", server=live_server.url, tokens=tokens)
@@ -80,7 +79,7 @@ def test_login_me_and_logout(live_server, cli_client, user, tmp_path, settings):
     assert family.client_id == "signin-lab-cli"
 
 
-def test_a_denied_login_says_so(live_server, cli_client, user, tmp_path, settings):  # noqa: F811
+def test_a_denied_login_says_so(live_server, cli_client, user, tmp_path, settings):
     settings.OAUTH_DEVICE_POLL_SECONDS = 1
     login = run_client("login", server=live_server.url, tokens=tmp_path / "tokens.json")
     user_code = re.search(r"enter the code (\w{4}-\w{4})", login.stdout.readline())[1]
