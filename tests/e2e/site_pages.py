@@ -96,6 +96,17 @@ def open_compare(page: Page, site: Site) -> None:
     )
 
 
+def open_device(page: Page, site: Site) -> None:
+    """A device's request waiting for the person's answer (the built-in client must exist)."""
+    started = page.request.post(
+        site.url + "/oauth/device_authorization", form={"client_id": "signin-lab-cli"}
+    ).json()
+    sign_in_with_github(page, site)
+    page.goto(started["verification_uri_complete"])
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_test_id("device-user-code")).to_have_text(started["user_code"])
+
+
 OPENERS: dict[str, Callable[[Page, Site], None]] = {
     "home": open_home,
     "sign-in": open_sign_in,
@@ -107,6 +118,7 @@ OPENERS: dict[str, Callable[[Page, Site], None]] = {
     "learn": open_learn,
     "api-docs": open_api_docs,
     "compare": open_compare,
+    "device": open_device,
 }
 
 # The pages the width and accessibility tests walk.
@@ -121,6 +133,7 @@ PAGES_PEOPLE_MEET = [
     "learn",
     "api-docs",
     "compare",
+    "device",
 ]
 
 

@@ -26,7 +26,7 @@ WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("emulator"),
+    pytest.mark.usefixtures("emulator", "cli_client"),
     pytest.mark.browser_context_args(bypass_csp=True),
 ]
 

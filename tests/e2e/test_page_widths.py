@@ -9,7 +9,10 @@ from playwright.sync_api import Page
 
 from tests.e2e.site_pages import PAGES_PEOPLE_MEET, Site, open_page
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("emulator")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("emulator", "cli_client"),
+]
 
 WIDTHS = [390, 1280]
 
