@@ -19,11 +19,17 @@ A client may use the grants listed on its row (`grant_types`).
 
 import base64
 import binascii
+import math
+import time
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 from allauth.idp.oidc.models import Client
+from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest
+
+from accounts.login_failures import WindowCounter, digest, rate_parse
 
 BUILTIN_CLI_CLIENT_ID = "signin-lab-cli"
 INTROSPECT_SCOPE = "introspect"
@@ -32,20 +38,27 @@ REFRESH_TOKEN_GRANT = Client.GrantType.REFRESH_TOKEN.value
 # Client ids are at most this long (the model's column).
 MAX_CLIENT_ID_LENGTH = 100
 MAX_CLIENT_SECRET_LENGTH = 256
+CLIENT_SECRET_REMEMBERED_SECONDS = 300
+BASIC_CHALLENGE = 'Basic realm="oauth"'
 
 
 class OAuthError(Exception):
     """An OAuth error answer (RFC 6749 section 5.2): `error`, `error_description`, a status."""
 
     def __init__(
-        self, error: str, description: str, *, status: int = 400, challenge: str = ""
+        self,
+        error: str,
+        description: str,
+        *,
+        status: int = 400,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
-        # The WWW-Authenticate header a 401 carries.
-        self.challenge = challenge
+        # WWW-Authenticate with a 401, Retry-After with a 429.
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -81,9 +94,17 @@ def client_credentials(request: HttpRequest, form: dict[str, str]) -> ClientCred
     return ClientCredentials(form["client_id"], None, "none")
 
 
-def client_authenticate(credentials: ClientCredentials) -> Client:
+def client_authenticate(credentials: ClientCredentials, *, network: str) -> Client:
     """The registered client `credentials` name, if they prove it: a public client by its id
-    alone, a confidential one by its secret. Anything else is `invalid_client`."""
+    alone, a confidential one by its secret. Anything else is `invalid_client`.
+
+    A secret is checked with Django's password hasher (Argon2id here: tens of milliseconds), so
+    a secret that matched is remembered in this process's memory (`local`), keyed by the stored
+    hash and a digest of the secret: a result that cannot change under its key, since a new
+    secret is a new hash. Wrong secrets count per client address (`network`) against
+    OAUTH_CLIENT_SECRET_FAILURE_RATE, like passwords (accounts.login_failures): each check
+    reserves its place and gives it back once the secret proves right.
+    """
     if not credentials.client_id or len(credentials.client_id) > MAX_CLIENT_ID_LENGTH:
         raise _invalid_client()
     client = Client.objects.filter(pk=credentials.client_id).first()
@@ -94,8 +115,30 @@ def client_authenticate(credentials: ClientCredentials) -> Client:
             raise _invalid_client()
         return client
     secret = credentials.secret
-    if secret is None or len(secret) > MAX_CLIENT_SECRET_LENGTH or not client.check_secret(secret):
+    if secret is None or len(secret) > MAX_CLIENT_SECRET_LENGTH:
         raise _invalid_client()
+    remembered = "oauth:client-secret:" + digest(client.secret, secret)
+    if caches["local"].get(remembered):
+        return client
+    now = time.time()
+    failures = WindowCounter.at(
+        scope="oauth_client_secret",
+        ident=digest(network),
+        rate=rate_parse(settings.OAUTH_CLIENT_SECRET_FAILURE_RATE),
+        now=now,
+    )
+    if failures.hit(now) > failures.limit:
+        wait = math.ceil(max(1.0, failures.ends_at - now))
+        raise OAuthError(
+            "rate_limited",
+            "Too many wrong client secrets from this address.",
+            status=429,
+            headers={"Retry-After": str(wait)},
+        )
+    if not client.check_secret(secret):
+        raise _invalid_client()
+    failures.give_back()
+    caches["local"].set(remembered, True, timeout=CLIENT_SECRET_REMEMBERED_SECONDS)
     return client
 
 
@@ -117,5 +160,5 @@ def _invalid_client() -> OAuthError:
         "invalid_client",
         "Client authentication failed: unknown client, or wrong or missing credentials.",
         status=401,
-        challenge='Basic realm="oauth"',
+        headers={"WWW-Authenticate": BASIC_CHALLENGE},
     )

@@ -30,6 +30,7 @@ from rest_framework_simplejwt import settings as jwt_settings
 from api import device, selectors, services
 from api.backends import MAX_TOKEN_LENGTH
 from api.clients import (
+    BASIC_CHALLENGE,
     DEVICE_CODE_GRANT,
     REFRESH_TOKEN_GRANT,
     OAuthError,
@@ -40,9 +41,10 @@ from api.clients import (
 )
 from api.exception_handler import api_exception
 from api.services import TokenPair
-from api.throttling import TokenAddressThrottle
+from api.throttling import IntrospectionAddressThrottle, TokenAddressThrottle
 from api.token_errors import RejectedTokenError, Rejection
 from api.tokens import CLIENT_CLAIM, EMAIL_CLAIM, USERNAME_CLAIM
+from config.client_address import client_network
 
 # The longest value any parameter here may have (a token, a device code, a client id).
 MAX_PARAMETER_LENGTH = MAX_TOKEN_LENGTH
@@ -53,8 +55,7 @@ def oauth_exception_handler(exc: Exception, context: dict[str, Any]) -> Response
     headers = {}
     if isinstance(exc, OAuthError):
         error, description, status = exc.error, exc.description, exc.status
-        if exc.challenge:
-            headers["WWW-Authenticate"] = exc.challenge
+        headers.update(exc.headers)
     else:
         exc = api_exception(exc)
         if not isinstance(exc, exceptions.APIException):
@@ -129,7 +130,11 @@ class OAuthTokenApi(OAuthApi):
         form = self.form(request)
         grant_type = required(form, "grant_type")
         credentials = client_credentials(request, form)
-        client = client_authenticate(credentials) if credentials is not None else None
+        client = (
+            client_authenticate(credentials, network=client_network(request))
+            if credentials is not None
+            else None
+        )
         if grant_type == DEVICE_CODE_GRANT:
             if client is None:
                 raise OAuthError("invalid_request", "The parameter client_id is missing.")
@@ -165,7 +170,7 @@ class DeviceAuthorizationApi(OAuthApi):
         credentials = client_credentials(request, form)
         if credentials is None:
             raise OAuthError("invalid_request", "The parameter client_id is missing.")
-        client = client_authenticate(credentials)
+        client = client_authenticate(credentials, network=client_network(request))
         client_grant_check(client, DEVICE_CODE_GRANT)
         requested = form.get("scope", "").split()
         if not set(requested) <= set(client.get_scopes()):
@@ -199,9 +204,9 @@ class OAuthRevocationApi(OAuthApi):
                 "invalid_client",
                 "Name the client: send client_id.",
                 status=401,
-                challenge='Basic realm="oauth"',
+                headers={"WWW-Authenticate": BASIC_CHALLENGE},
             )
-        client = client_authenticate(credentials)
+        client = client_authenticate(credentials, network=client_network(request))
         try:
             services.token_revoke(token=required(form, "token"), client_id=client.pk)
         except RejectedTokenError:
@@ -213,6 +218,8 @@ class IntrospectionApi(OAuthApi):
     """RFC 7662: is this token active now? Revocation shows at once: the same checks as the API
     makes. Only a registered resource server may ask (api.clients)."""
 
+    throttle_classes = (IntrospectionAddressThrottle,)
+
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         form = self.form(request)
@@ -222,9 +229,9 @@ class IntrospectionApi(OAuthApi):
                 "invalid_client",
                 "Introspection needs a confidential client's credentials.",
                 status=401,
-                challenge='Basic realm="oauth"',
+                headers={"WWW-Authenticate": BASIC_CHALLENGE},
             )
-        client = client_authenticate(credentials)
+        client = client_authenticate(credentials, network=client_network(request))
         if not client_may_introspect(client):
             raise OAuthError("unauthorized_client", "This client may not introspect tokens.")
         verdict = selectors.token_verdict(token=required(form, "token"))

@@ -97,6 +97,16 @@ class TokenAddressThrottle(WindowThrottle):
         return client_network(request)
 
 
+class IntrospectionAddressThrottle(WindowThrottle):
+    """Introspection from one client address: a resource server may ask about every request it
+    serves, so its limit is its own (`oauth_introspect`), far above the token endpoints'."""
+
+    scope = "oauth_introspect"
+
+    def ident(self, request: Request) -> str | None:
+        return client_network(request)
+
+
 class TokenUserThrottle(WindowThrottle):
     """Every request of one signed-in user (revoking all of one's tokens)."""
 

@@ -294,6 +294,8 @@ REST_FRAMEWORK = {
         "token_account": env.str("API_TOKEN_RATE_PER_ACCOUNT", default="100/hour"),
         # Revoking all of one's tokens, per signed-in user.
         "token_user": env.str("API_TOKEN_RATE_PER_USER", default="20/hour"),
+        # Introspection (api.oauth), per client address: a resource server asks per request.
+        "oauth_introspect": env.str("OAUTH_INTROSPECT_RATE_PER_ADDRESS", default="6000/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -338,6 +340,8 @@ JWT_REFRESH_REUSE_GRACE_SECONDS = env.int("JWT_REFRESH_REUSE_GRACE_SECONDS", def
 # the least time between two polls of the token endpoint (RFC 8628 section 3.2).
 OAUTH_DEVICE_CODE_SECONDS = env.int("OAUTH_DEVICE_CODE_SECONDS", default=600)
 OAUTH_DEVICE_POLL_SECONDS = env.int("OAUTH_DEVICE_POLL_SECONDS", default=5)
+# Wrong client secrets (api.clients), per client address.
+OAUTH_CLIENT_SECRET_FAILURE_RATE = env.str("OAUTH_CLIENT_SECRET_FAILURE_RATE", default="10/min")
 # Wrong user codes typed on the device page, per account and per client address.
 OAUTH_USER_CODE_RATE = env.str("OAUTH_USER_CODE_RATE", default="10/10min")
 # A token family's "last used" time is written at most this often.

@@ -370,3 +370,42 @@ def test_the_tokens_page_names_the_app_and_how_it_signed_in(cli_client, person, 
 
     assert "Device authorization (RFC 8628), approved in the browser, for the app" in page
     assert f"<code>{BUILTIN_CLI_CLIENT_ID}</code>" in page
+
+
+def test_wrong_client_secrets_are_limited_per_address(cli_client, resource_server, pair, settings):
+    settings.OAUTH_CLIENT_SECRET_FAILURE_RATE = "3/min"
+    client, secret = resource_server
+
+    wrong = [
+        oauth("/oauth/introspect", {"token": pair.access}, **basic(client.pk, f"guess {n}"))
+        for n in range(4)
+    ]
+
+    assert [r.status_code for r in wrong] == [401, 401, 401, 429]
+    assert wrong[3].json()["error"] == "rate_limited"
+    assert int(wrong[3]["Retry-After"]) >= 1
+    # Even the right secret waits now: the brake is per address, not per guess.
+    right = oauth("/oauth/introspect", {"token": pair.access}, **basic(client.pk, secret))
+    assert right.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_a_right_secret_is_checked_once_then_remembered(resource_server, pair, monkeypatch):
+    client, secret = resource_server
+    checks = []
+    real_check = Client.check_secret
+    monkeypatch.setattr(
+        Client, "check_secret", lambda self, s: checks.append(s) or real_check(self, s)
+    )
+
+    answers = [
+        oauth("/oauth/introspect", {"token": pair.access}, **basic(client.pk, secret))
+        for _ in range(3)
+    ]
+
+    assert [a.json()["active"] for a in answers] == [True, True, True]
+    assert checks == [secret]
+    # A new secret is a new stored hash: the old one is not remembered for it.
+    client.set_secret("the rotated secret of the resource server")
+    client.save()
+    rotated = oauth("/oauth/introspect", {"token": pair.access}, **basic(client.pk, secret))
+    assert rotated.status_code == HTTPStatus.UNAUTHORIZED

@@ -83,6 +83,7 @@ def test_the_default_rates(settings):
         "token_account_address": (10, 900),
         "token_account": (100, 3600),
         "token_user": (20, 3600),
+        "oauth_introspect": (6000, 60),
     }
 
 
