@@ -57,6 +57,27 @@ STEP_ORDER_REASONS = {
 
 STEP_NUMBERS = {title: number for number, title in STEP_TITLES.items()}
 
+# The device authorization grant (RFC 8628, api.device), recorded under this process name: the
+# steps of a command-line tool's sign-in, shown beside the seven above.
+DEVICE_PROCESS = "device"
+DEVICE_STEP_TITLES = {
+    1: "The app asks for a device code",
+    2: "You type the user code on this site and approve",
+    3: "The app polls the token endpoint",
+    4: "The app receives the token pair",
+}
+DEVICE_STEP_EXPLANATIONS = {
+    1: "The app, which has no browser to redirect, posted its client id to the device "
+    "authorization endpoint and got two codes: a long device code it keeps secret, and a short "
+    "user code for you to type where you are already signed in.",
+    2: "You opened this site's device page, typed the user code and approved, after seeing which "
+    "app was asking: your password and your provider's page never went near the app.",
+    3: "Meanwhile the app asked the token endpoint every few seconds with its device code, and "
+    "was told to keep waiting (authorization_pending) until you had answered.",
+    4: "Once you had approved, the next poll got this API's own access and refresh tokens: a new "
+    "token family issued to the app, listed on your API tokens page, revocable there.",
+}
+
 
 @dataclass
 class FlowInProgress:

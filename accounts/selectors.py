@@ -11,7 +11,13 @@ from django.http import HttpRequest
 from ua_parser import parse_os, parse_user_agent
 
 from accounts.flow_recording import PROVIDER_TOKEN_SESSION_KEY
-from accounts.flow_steps import STEP_EXPLANATIONS, STEP_TITLES
+from accounts.flow_steps import (
+    DEVICE_PROCESS,
+    DEVICE_STEP_EXPLANATIONS,
+    DEVICE_STEP_TITLES,
+    STEP_EXPLANATIONS,
+    STEP_TITLES,
+)
 from accounts.models import OAuthFlowRecord, User
 
 
@@ -59,7 +65,13 @@ def connected_accounts(*, request: HttpRequest, user: User) -> list[ConnectedAcc
 
 
 def oauth_flow_latest(*, user: User) -> OAuthFlowRecord | None:
-    return OAuthFlowRecord.objects.filter(user=user).first()
+    """The person's latest sign-in through a provider (the seven steps)."""
+    return OAuthFlowRecord.objects.filter(user=user).exclude(process=DEVICE_PROCESS).first()
+
+
+def device_flow_latest(*, user: User) -> OAuthFlowRecord | None:
+    """The person's latest device sign-in (RFC 8628, recorded by api.device)."""
+    return OAuthFlowRecord.objects.filter(user=user, process=DEVICE_PROCESS).first()
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,19 @@ def oauth_flow_steps(*, flow: OAuthFlowRecord) -> list[FlowStepShown]:
             exchanges=exchanges,
         )
         for number, exchanges in sorted(by_number.items())
+    ]
+
+
+def device_flow_steps(*, flow: OAuthFlowRecord) -> list[FlowStepShown]:
+    """The four steps of a recorded device sign-in, in order."""
+    return [
+        FlowStepShown(
+            number=number,
+            title=DEVICE_STEP_TITLES[number],
+            explanation=DEVICE_STEP_EXPLANATIONS[number],
+            exchanges=[step for step in flow.steps if step["number"] == number],
+        )
+        for number in sorted(DEVICE_STEP_TITLES)
     ]
 
 

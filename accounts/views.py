@@ -30,7 +30,10 @@ PROVIDER_CALL_ANCHOR = "provider-api"
 @login_required
 def profile_view(request: HttpRequest) -> HttpResponse:
     flow = selectors.oauth_flow_latest(user=request.user)
+    device_flow = selectors.device_flow_latest(user=request.user)
     context = {
+        "device_flow": device_flow,
+        "device_flow_steps": selectors.device_flow_steps(flow=device_flow) if device_flow else [],
         "sign_in_method": selectors.sign_in_method_current(request=request),
         "connected": selectors.connected_accounts(request=request, user=request.user),
         "providers": get_adapter().list_providers(request),

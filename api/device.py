@@ -24,9 +24,12 @@ shown as XXXX-XXXX and compared without case, dashes or spaces; entering them is
 per account and per client address (api.pages), and they live DEVICE_CODE_SECONDS.
 """
 
+import contextlib
+import datetime as dt
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +39,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
+from accounts.flow_recording import mask
+from accounts.flow_steps import DEVICE_PROCESS, DEVICE_STEP_TITLES, FlowInProgress
+from accounts.services import oauth_flow_record_save
 from api import clock
-from api.clients import OAuthError
+from api.clients import DEVICE_CODE_GRANT, OAuthError
 from api.exceptions import InvalidCredentialsError
 from api.models import TokenFamily
 from api.services import TokenPair, token_pair_issue
@@ -70,6 +76,19 @@ class DeviceRequest:
     expires_at: int
 
 
+def _step(number: int, *, started_at: float, detail: dict[str, Any]) -> dict[str, Any]:
+    """One recorded step, as accounts.flow_steps keeps them (the profile shows them)."""
+    now = time.time()
+    return {
+        "number": number,
+        "title": DEVICE_STEP_TITLES[number],
+        "at": now,
+        "elapsed_ms": round((now - started_at) * 1000, 1),
+        "duration_ms": None,
+        "detail": detail,
+    }
+
+
 def user_code_normalize(code: str) -> str:
     """Upper case, letters and digits only: what a person types, however they type it."""
     return re.sub(r"[^A-Z0-9]", "", code.upper())[:32]
@@ -94,6 +113,26 @@ def device_authorization_start(*, client: Client, verification_uri: str) -> Devi
             break
     else:
         raise OAuthError("temporarily_unavailable", "No free user code: try again.", status=503)
+    started = DeviceAuthorization(
+        device_code=device_code,
+        user_code=user_code,
+        verification_uri=verification_uri,
+        verification_uri_complete=f"{verification_uri}?user_code={user_code}",
+        expires_in=seconds,
+        interval=settings.OAUTH_DEVICE_POLL_SECONDS,
+    )
+    started_at = time.time()
+    asked = {
+        "request": {"client_id": client.pk},
+        "answer": {
+            "device_code": mask(device_code),
+            "user_code": user_code,
+            "verification_uri": verification_uri,
+            "expires_in": seconds,
+            "interval": started.interval,
+        },
+    }
+    timeout = seconds + EXPIRED_KEPT_SECONDS
     cache.set(
         state_key,
         {
@@ -104,17 +143,15 @@ def device_authorization_start(*, client: Client, verification_uri: str) -> Devi
             "decision": None,
             "user_id": None,
             "auth_hash": None,
+            # What the person's profile shows once the app has its tokens.
+            "started_at": started_at,
+            "steps": [_step(1, started_at=started_at, detail=asked)],
         },
-        timeout=seconds + EXPIRED_KEPT_SECONDS,
+        timeout=timeout,
     )
-    return DeviceAuthorization(
-        device_code=device_code,
-        user_code=user_code,
-        verification_uri=verification_uri,
-        verification_uri_complete=f"{verification_uri}?user_code={user_code}",
-        expires_in=seconds,
-        interval=settings.OAUTH_DEVICE_POLL_SECONDS,
-    )
+    # How many polls were told to wait, and to slow down.
+    cache.set_many({state_key + ":pending": 0, state_key + ":slowed": 0}, timeout=timeout)
+    return started
 
 
 def _pending(user_code: str) -> tuple[str, dict[str, Any]] | None:
@@ -148,11 +185,24 @@ def device_request_decide(*, user_code: str, user: Any, approve: bool) -> bool:
     if found is None or not cache.delete(_user_code_key(user_code)):
         return False
     state_key, state = found
+    decision = "approved" if approve else "denied"
     state.update(
-        decision="approved" if approve else "denied",
+        decision=decision,
         user_id=user.pk,
         # A password change between approval and the token answers `access_denied`.
         auth_hash=user.get_session_auth_hash(),
+    )
+    state["steps"].append(
+        _step(
+            2,
+            started_at=state["started_at"],
+            detail={
+                "page": "/device/",
+                "user_code": state["user_code"],
+                "signed_in_as": user.get_username(),
+                "decision": decision,
+            },
+        )
     )
     remaining = max(1, state["expires_at"] - int(clock.now().timestamp()))
     cache.set(state_key, state, timeout=remaining + EXPIRED_KEPT_SECONDS)
@@ -168,8 +218,10 @@ def device_code_exchange(*, client: Client, device_code: str) -> TokenPair:
     if state["expires_at"] <= clock.now().timestamp():
         raise OAuthError("expired_token", "The device code expired: start again.")
     if not cache.add(state_key + ":polled", 1, timeout=settings.OAUTH_DEVICE_POLL_SECONDS):
+        _count(state_key + ":slowed")
         raise OAuthError("slow_down", "Polling too fast: wait longer between requests.")
     if state["decision"] is None:
+        _count(state_key + ":pending")
         raise OAuthError("authorization_pending", "Not approved yet: keep polling.")
     if not cache.delete(state_key):
         raise OAuthError("invalid_grant", "Unknown or already used device code.")
@@ -181,10 +233,56 @@ def device_code_exchange(*, client: Client, device_code: str) -> TokenPair:
             "access_denied", "The account changed since it approved the request."
         ) from None
     try:
-        return token_pair_issue(
+        pair = token_pair_issue(
             user=user, origin=TokenFamily.Origin.DEVICE, name=client.name, client_id=client.pk
         )
     except InvalidCredentialsError:  # the password changed or the account closed just now
         raise OAuthError(
             "access_denied", "The account changed since it approved the request."
         ) from None
+    _flow_record(user=user, client=client, state=state, state_key=state_key, pair=pair)
+    return pair
+
+
+def _count(key: str) -> None:
+    with contextlib.suppress(ValueError):  # the request expired meanwhile
+        cache.incr(key)
+
+
+def _flow_record(
+    *, user: Any, client: Client, state: dict[str, Any], state_key: str, pair: TokenPair
+) -> None:
+    """Keep the device sign-in's steps, masked, for the person's profile."""
+    counts = cache.get_many([state_key + ":pending", state_key + ":slowed"])
+    started_at = state["started_at"]
+    polled = {
+        "request": {"grant_type": DEVICE_CODE_GRANT, "client_id": client.pk},
+        "answers": {
+            "authorization_pending": counts.get(state_key + ":pending", 0),
+            "slow_down": counts.get(state_key + ":slowed", 0),
+            "tokens": 1,
+        },
+    }
+    answered = {
+        "access_token": mask(pair.access),
+        "token_type": pair.token_type,
+        "expires_in": pair.expires_in,
+        "refresh_token": mask(pair.refresh),
+        "family": pair.family.id.hex,
+    }
+    steps = [
+        *state["steps"],
+        _step(3, started_at=started_at, detail=polled),
+        _step(4, started_at=started_at, detail=answered),
+    ]
+    oauth_flow_record_save(
+        user=user,
+        flow=FlowInProgress(
+            provider_id=client.pk,
+            provider_name=client.name,
+            process=DEVICE_PROCESS,
+            started_at=started_at,
+            steps=steps,
+        ),
+        completed_at=dt.datetime.now(tz=dt.UTC),
+    )

@@ -39,7 +39,9 @@ application = importlib.import_module(module).application
 def environ(path, headers):
     return {
         "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+        "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+        # What gunicorn makes of X-Forwarded-Proto from a trusted proxy (config/gunicorn.py).
+        "wsgi.url_scheme": "https" if headers.get("X-Forwarded-Proto") == "https" else "http",
         "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
         "wsgi.multiprocess": True, "wsgi.run_once": False, "HTTP_HOST": "127.0.0.1",
         **{"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()},
@@ -144,15 +146,17 @@ print(json.dumps(results))
 def measure(
     *, module: str, env: dict[str, str], runs: dict[str, tuple], requests: int, batches: int
 ) -> dict:
-    output = subprocess.run(  # noqa: S603 -- this interpreter, our own code
+    finished = subprocess.run(  # noqa: S603 -- this interpreter, our own code
         [sys.executable, "-c", MEASURE, module, str(requests), str(batches), json.dumps(runs)],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+        check=False,
+    )
+    if finished.returncode != 0:
+        sys.exit(f"measuring {module} failed:\n{finished.stderr[-3000:]}")
+    return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
 def report(targets: list[Target], results: dict[str, dict]) -> None:

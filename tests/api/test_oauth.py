@@ -3,6 +3,7 @@ refresh, revocation (RFC 7009) and introspection (RFC 7662), through real reques
 
 import base64
 import datetime as dt
+import re
 from http import HTTPStatus
 from urllib.parse import urlencode
 
@@ -409,3 +410,28 @@ def test_a_right_secret_is_checked_once_then_remembered(resource_server, pair, m
     client.save()
     rotated = oauth("/oauth/introspect", {"token": pair.access}, **basic(client.pk, secret))
     assert rotated.status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_the_profile_shows_the_device_sign_in_step_by_step(cli_client, person, no_poll_interval):
+    started = device_start()
+    poll(started["device_code"])  # told to wait: the person has not answered yet
+    approve(person, started["user_code"])
+    tokens = poll(started["device_code"]).json()
+
+    page = person.get("/accounts/profile/").content.decode()
+
+    section = page.split('id="device-flow"')[1].split("</section>")[0]
+    assert "signin-lab command-line client</strong> signed in as you" in section
+    titles = re.findall(r"<h3>(\d)\. ([^<\n]+)", section)
+    assert titles == [
+        ("1", "The app asks for a device code"),
+        ("2", "You type the user code on this site and approve"),
+        ("3", "The app polls the token endpoint"),
+        ("4", "The app receives the token pair"),
+    ]
+    assert "&quot;authorization_pending&quot;: 1" in section
+    assert started["user_code"] in section
+    # Codes and tokens are masked; the seven-step flow keeps its place (no provider sign-in yet).
+    for secret in (started["device_code"], tokens["access_token"], tokens["refresh_token"]):
+        assert secret not in page
+    assert "Sign in with a provider to see the seven steps" in page
