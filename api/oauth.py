@@ -95,10 +95,12 @@ class OAuthApi(APIView):
         form = {}
         for name in data:
             values = data.getlist(name)
+            # The client's own parameter names are never echoed (error_description allows
+            # only some ASCII, and an error repeats nothing a request sent).
             if len(values) > 1:
-                raise OAuthError("invalid_request", f"The parameter {name} is repeated.")
+                raise OAuthError("invalid_request", "A parameter is repeated.")
             if len(values[0]) > MAX_PARAMETER_LENGTH:
-                raise OAuthError("invalid_request", f"The parameter {name} is too long.")
+                raise OAuthError("invalid_request", "A parameter is too long.")
             if values[0]:
                 form[name] = values[0]
         return form

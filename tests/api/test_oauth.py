@@ -435,3 +435,20 @@ def test_the_profile_shows_the_device_sign_in_step_by_step(cli_client, person, n
     for secret in (started["device_code"], tokens["access_token"], tokens["refresh_token"]):
         assert secret not in page
     assert "Sign in with a provider to see the seven steps" in page
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "grant_type=refresh_token&x%22%5C%C3%A9=1&x%22%5C%C3%A9=2",
+        "grant_type=refresh_token&refresh_token=" + "%E2%9C%93" * 9000,
+        "grant_type=%00&refresh_token=%FF%FE",
+    ],
+)
+def test_error_descriptions_repeat_nothing_the_client_sent(cli_client, body):
+    response = BrowserClient().post("/oauth/token", body, content_type=FORM)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    description = response.json()["error_description"]
+    # RFC 6749 section 5.2: printable ASCII without a double quote or a backslash.
+    assert all(0x20 <= ord(c) <= 0x7E and c not in '"\\' for c in description)
