@@ -36,13 +36,14 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
-# Exactly the axe-core that tests/e2e/package-lock.json pins. Without npm the accessibility tests
-# skip on a developer's machine (in CI they fail: .ci/run installs npm).
+# Exactly what tests/e2e/package-lock.json pins: axe-core for the accessibility tests, oauth4webapi
+# for the interop test. Without npm those tests skip on a developer's machine (in CI they fail:
+# .ci/run installs npm).
 $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
 	@if command -v $(NPM) >/dev/null 2>&1; then \
 	  $(NPM) ci --prefix tests/e2e --no-audit --no-fund --loglevel=error && touch $@; \
 	else \
-	  echo "npm not found: the accessibility tests will skip (apt-get install npm)"; \
+	  echo "npm not found: the accessibility and interop tests will skip (apt-get install npm)"; \
 	fi
 
 install: $(VENV)/.synced $(AXE)
