@@ -81,10 +81,10 @@ def client_credentials(request: HttpRequest, form: dict[str, str]) -> ClientCred
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise _invalid_client() from None
+            raise invalid_client() from None
         client_id, colon, secret = decoded.partition(":")
         if not colon:
-            raise _invalid_client()
+            raise invalid_client()
         # RFC 6749 section 2.3.1: each part is form-urlencoded before it is joined.
         return ClientCredentials(unquote(client_id), unquote(secret), "client_secret_basic")
     if "client_id" not in form:
@@ -106,17 +106,17 @@ def client_authenticate(credentials: ClientCredentials, *, network: str) -> Clie
     reserves its place and gives it back once the secret proves right.
     """
     if not credentials.client_id or len(credentials.client_id) > MAX_CLIENT_ID_LENGTH:
-        raise _invalid_client()
+        raise invalid_client()
     client = Client.objects.filter(pk=credentials.client_id).first()
     if client is None:
-        raise _invalid_client()
+        raise invalid_client()
     if client.type == Client.Type.PUBLIC:
         if credentials.secret is not None:
-            raise _invalid_client()
+            raise invalid_client()
         return client
     secret = credentials.secret
     if secret is None or len(secret) > MAX_CLIENT_SECRET_LENGTH:
-        raise _invalid_client()
+        raise invalid_client()
     remembered = "oauth:client-secret:" + digest(client.secret, secret)
     if caches["local"].get(remembered):
         return client
@@ -136,7 +136,7 @@ def client_authenticate(credentials: ClientCredentials, *, network: str) -> Clie
             headers={"Retry-After": str(wait)},
         )
     if not client.check_secret(secret):
-        raise _invalid_client()
+        raise invalid_client()
     failures.give_back()
     caches["local"].set(remembered, True, timeout=CLIENT_SECRET_REMEMBERED_SECONDS)
     return client
@@ -154,11 +154,11 @@ def client_may_introspect(client: Client) -> bool:
     return client.type == Client.Type.CONFIDENTIAL and INTROSPECT_SCOPE in client.get_scopes()
 
 
-def _invalid_client() -> OAuthError:
+def invalid_client(
+    description: str = "Client authentication failed: unknown client, or wrong or missing "
+    "credentials.",
+) -> OAuthError:
     """401 with a Basic challenge, whichever way the client tried (RFC 6749 section 5.2)."""
     return OAuthError(
-        "invalid_client",
-        "Client authentication failed: unknown client, or wrong or missing credentials.",
-        status=401,
-        headers={"WWW-Authenticate": BASIC_CHALLENGE},
+        "invalid_client", description, status=401, headers={"WWW-Authenticate": BASIC_CHALLENGE}
     )

@@ -30,7 +30,6 @@ from rest_framework_simplejwt import settings as jwt_settings
 from api import device, selectors, services
 from api.backends import MAX_TOKEN_LENGTH
 from api.clients import (
-    BASIC_CHALLENGE,
     DEVICE_CODE_GRANT,
     REFRESH_TOKEN_GRANT,
     OAuthError,
@@ -38,6 +37,7 @@ from api.clients import (
     client_credentials,
     client_grant_check,
     client_may_introspect,
+    invalid_client,
 )
 from api.exception_handler import api_exception
 from api.services import TokenPair
@@ -202,12 +202,7 @@ class OAuthRevocationApi(OAuthApi):
         form = self.form(request)
         credentials = client_credentials(request, form)
         if credentials is None:
-            raise OAuthError(
-                "invalid_client",
-                "Name the client: send client_id.",
-                status=401,
-                headers={"WWW-Authenticate": BASIC_CHALLENGE},
-            )
+            raise invalid_client("Name the client: send client_id.")
         client = client_authenticate(credentials, network=client_network(request))
         try:
             services.token_revoke(token=required(form, "token"), client_id=client.pk)
@@ -227,12 +222,7 @@ class IntrospectionApi(OAuthApi):
         form = self.form(request)
         credentials = client_credentials(request, form)
         if credentials is None or credentials.secret is None:
-            raise OAuthError(
-                "invalid_client",
-                "Introspection needs a confidential client's credentials.",
-                status=401,
-                headers={"WWW-Authenticate": BASIC_CHALLENGE},
-            )
+            raise invalid_client("Introspection needs a confidential client's credentials.")
         client = client_authenticate(credentials, network=client_network(request))
         if not client_may_introspect(client):
             raise OAuthError("unauthorized_client", "This client may not introspect tokens.")
