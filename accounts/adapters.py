@@ -91,15 +91,30 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def list_apps(
         self, request: HttpRequest | None, provider=None, client_id=None
     ) -> list[SocialApp]:
-        """At most one application per provider, so allauth's `get_app` can never find two.
+        """At most one visible application per provider, so allauth's `get_app` can never find
+        two, and every hidden one (an app's own client id, which allauth finds only by that id:
+        config.settings.providers).
 
         Precedence: the environment, then Django admin, then the local emulators. Admin refuses a
         second SocialApp for a provider (accounts.admin); this keeps run time safe regardless.
         """
         by_provider: dict[str, list[SocialApp]] = {}
+        hidden: list[SocialApp] = []
         for app in super().list_apps(request, provider=provider, client_id=client_id):
-            by_provider.setdefault(app.provider_id or app.provider, []).append(app)
-        return [self._preferred_app(apps) for apps in by_provider.values()]
+            if app.settings.get("hidden"):
+                hidden.append(app)
+            else:
+                by_provider.setdefault(app.provider_id or app.provider, []).append(app)
+        return [*(self._preferred_app(apps) for apps in by_provider.values()), *hidden]
+
+    def list_providers(self, request: HttpRequest) -> list[Any]:
+        """The providers people may pick (sign-in page, headless config): an app's hidden
+        application is no choice of its own."""
+        return [
+            provider
+            for provider in super().list_providers(request)
+            if not (provider.app and provider.app.settings.get("hidden"))
+        ]
 
     @staticmethod
     def _preferred_app(apps: list[SocialApp]) -> SocialApp:

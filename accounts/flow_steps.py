@@ -78,6 +78,30 @@ DEVICE_STEP_EXPLANATIONS = {
     "token family issued to the app, listed on your API tokens page, revocable there.",
 }
 
+# An app's sign-in through allauth headless with a provider token it already holds (api.headless),
+# recorded under this process name.
+APP_PROCESS = "app"
+APP_STEP_TITLES = {
+    1: "The app signs you in with the provider itself",
+    2: "The app hands the provider's token to this site",
+    3: "This site checks the token",
+    4: "The app receives the token pair",
+}
+APP_STEP_EXPLANATIONS = {
+    1: "The app ran the provider's own sign-in (its own client id, PKCE, its own redirect back "
+    "into the app): the seven steps happened between the app and the provider, and this site "
+    "took no part in them.",
+    2: "The app posted what the provider gave it (Google's ID token, or a GitHub access token) "
+    "with its client id to allauth headless: POST /_allauth/app/v1/auth/provider/token.",
+    3: "A token someone hands over proves nothing until checked. Google's ID token is a signed "
+    "JWT: its signature against Google's published keys, its issuer, its audience (this app's "
+    "client id, registered here) and its expiry. A GitHub access token is opaque: only GitHub "
+    "can say which app it was issued to, so this site asked GitHub's application-token API, as "
+    "the app, before reading who you are.",
+    4: "allauth signed you in and its token strategy issued this API's own access and refresh "
+    "tokens: a new token family naming the app, listed on your API tokens page, revocable there.",
+}
+
 
 @dataclass
 class FlowInProgress:

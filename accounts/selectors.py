@@ -12,6 +12,9 @@ from ua_parser import parse_os, parse_user_agent
 
 from accounts.flow_recording import PROVIDER_TOKEN_SESSION_KEY
 from accounts.flow_steps import (
+    APP_PROCESS,
+    APP_STEP_EXPLANATIONS,
+    APP_STEP_TITLES,
     DEVICE_PROCESS,
     DEVICE_STEP_EXPLANATIONS,
     DEVICE_STEP_TITLES,
@@ -65,13 +68,22 @@ def connected_accounts(*, request: HttpRequest, user: User) -> list[ConnectedAcc
 
 
 def oauth_flow_latest(*, user: User) -> OAuthFlowRecord | None:
-    """The person's latest sign-in through a provider (the seven steps)."""
-    return OAuthFlowRecord.objects.filter(user=user).exclude(process=DEVICE_PROCESS).first()
+    """The person's latest sign-in through a provider on this site (the seven steps)."""
+    return (
+        OAuthFlowRecord.objects.filter(user=user)
+        .exclude(process__in=[DEVICE_PROCESS, APP_PROCESS])
+        .first()
+    )
 
 
 def device_flow_latest(*, user: User) -> OAuthFlowRecord | None:
     """The person's latest device sign-in (RFC 8628, recorded by api.device)."""
     return OAuthFlowRecord.objects.filter(user=user, process=DEVICE_PROCESS).first()
+
+
+def app_flow_latest(*, user: User) -> OAuthFlowRecord | None:
+    """The person's latest app sign-in with a provider token (recorded by api.headless)."""
+    return OAuthFlowRecord.objects.filter(user=user, process=APP_PROCESS).first()
 
 
 @dataclass(frozen=True)
@@ -120,17 +132,28 @@ def oauth_flow_steps(*, flow: OAuthFlowRecord) -> list[FlowStepShown]:
     ]
 
 
-def device_flow_steps(*, flow: OAuthFlowRecord) -> list[FlowStepShown]:
-    """The four steps of a recorded device sign-in, in order."""
+def _numbered_steps(
+    flow: OAuthFlowRecord, titles: dict[int, str], explanations: dict[int, str]
+) -> list[FlowStepShown]:
     return [
         FlowStepShown(
             number=number,
-            title=DEVICE_STEP_TITLES[number],
-            explanation=DEVICE_STEP_EXPLANATIONS[number],
+            title=titles[number],
+            explanation=explanations[number],
             exchanges=[step for step in flow.steps if step["number"] == number],
         )
-        for number in sorted(DEVICE_STEP_TITLES)
+        for number in sorted(titles)
     ]
+
+
+def device_flow_steps(*, flow: OAuthFlowRecord) -> list[FlowStepShown]:
+    """The four steps of a recorded device sign-in, in order."""
+    return _numbered_steps(flow, DEVICE_STEP_TITLES, DEVICE_STEP_EXPLANATIONS)
+
+
+def app_flow_steps(*, flow: OAuthFlowRecord) -> list[FlowStepShown]:
+    """The four steps of a recorded app sign-in with a provider token, in order."""
+    return _numbered_steps(flow, APP_STEP_TITLES, APP_STEP_EXPLANATIONS)
 
 
 def flow_step_order(*, user: User) -> list[str]:

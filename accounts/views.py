@@ -31,7 +31,10 @@ PROVIDER_CALL_ANCHOR = "provider-api"
 def profile_view(request: HttpRequest) -> HttpResponse:
     flow = selectors.oauth_flow_latest(user=request.user)
     device_flow = selectors.device_flow_latest(user=request.user)
+    app_flow = selectors.app_flow_latest(user=request.user)
     context = {
+        "app_flow": app_flow,
+        "app_flow_steps": selectors.app_flow_steps(flow=app_flow) if app_flow else [],
         "device_flow": device_flow,
         "device_flow_steps": selectors.device_flow_steps(flow=device_flow) if device_flow else [],
         "sign_in_method": selectors.sign_in_method_current(request=request),

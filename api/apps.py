@@ -1,4 +1,5 @@
-"""App configuration: connects the receiver that revokes tokens when credentials change."""
+"""App configuration: connects the receivers that revoke tokens when credentials change and that
+note an app's provider sign-in (api.headless)."""
 
 from django.apps import AppConfig
 
@@ -8,6 +9,7 @@ class ApiConfig(AppConfig):
     verbose_name = "Bearer-token API"
 
     def ready(self) -> None:
-        from api import checks, receivers  # noqa: F401 -- checks register themselves
+        from api import checks, headless, receivers  # noqa: F401 -- checks register themselves
 
         receivers.connect()
+        headless.connect()

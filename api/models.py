@@ -28,6 +28,7 @@ class TokenFamily(models.Model):
         PASSWORD = "password", "Username or email and password"
         SESSION = "session", "Made from a signed-in session"
         DEVICE = "device", "Device authorization (RFC 8628), approved in the browser"
+        APP = "app", "App sign-in through allauth headless"
 
     class RevokeReason(models.TextChoices):
         REVOKED = "revoked", "Revoked"

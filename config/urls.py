@@ -1,10 +1,12 @@
 """The site's URL map: pages, allauth's accounts, admin and the health check."""
 
+from allauth.headless.constants import Client as HeadlessClient
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from api.headless import provider_token_view
 from api.oauth import AuthorizationServerMetadataApi
 from api.pages import device_view
 from api.views import JwksApi
@@ -29,6 +31,12 @@ urlpatterns = [
     path("accounts/tokens/", include("api.page_urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    # allauth headless (api.headless); its provider-token sign-in limited per address first.
+    *(
+        path(f"_allauth/{client.value}/v1/auth/provider/token", provider_token_view(client))
+        for client in (HeadlessClient.APP, HeadlessClient.BROWSER)
+    ),
+    path("_allauth/", include("allauth.headless.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

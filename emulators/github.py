@@ -1,20 +1,25 @@
 """The GitHub emulator: OAuth app authorization, token exchange and the REST API it guards."""
 
 import base64
+import hashlib
+import json
 import re
 import secrets
 import string
+import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from emulators.authorization import AuthorizationEndpoint
 from emulators.avatars import avatar_response
-from emulators.clients import Client, ClientRegistry
+from emulators.clients import Client, ClientRegistry, authentication_method
 from emulators.failures import Failure, token_step
 from emulators.identities import GITHUB_IDENTITIES, GitHubIdentity, github_identity
 from emulators.options import Options
 from emulators.pages import Brand, Choice, definition_page
-from emulators.store import CodeRejectedError, Grant, Rejection, Store
+from emulators.store import AccessToken, CodeRejectedError, Grant, Rejection, Store
 from emulators.web import (
     Request,
     Response,
@@ -46,6 +51,11 @@ _ERRORS = {
     "bad-credentials": "The API was called with an unknown, revoked or expired token.",
     "requires-authentication": "The API was called without an Authorization header.",
     "not-found": "The token lacks the scope this API needs (user:email for /user/emails).",
+    "check-token-not-found": (
+        "Check a token: the HTTP Basic credentials are not this application's client_id and"
+        " client_secret, or the token is unknown, revoked or another application's."
+    ),
+    "check-token-invalid": 'Check a token: the body must be JSON {"access_token": "..."}.',
 }
 
 
@@ -104,6 +114,8 @@ class GitHubEmulator:
         self._web_url = f"{options.public_url}/github"
         self._api_url = f"{self._web_url}/api/v3"
         self._authorization = GitHubAuthorization(options=options, clients=clients, store=store)
+        # When each access token was issued, for the created_at of "Check a token".
+        self._issued_at: dict[str, float] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -122,6 +134,11 @@ class GitHubEmulator:
             route("GET", r"/github/api/v3/user", self.user),
             route("GET", r"/github/api/v3/user/emails", self.emails),
             route("GET", r"/github/api/v3/user/repos", self.repos),
+            route(
+                "POST",
+                r"/github/api/v3/applications/(?P<client_id>[A-Za-z0-9._-]+)/token",
+                self.check_token,
+            ),
             route("GET", r"/github/avatars/u/(?P<user_id>\d+)", self.avatar),
             route("GET", r"/github/docs", self.docs),
             route("GET", r"/github/(?P<login>[A-Za-z0-9-]+)", self.profile),
@@ -163,6 +180,7 @@ class GitHubEmulator:
             token = self._store.add_token(
                 _new_token(), code=code, grant=grant, lifetime_seconds=None
             )
+            self._issued_at[token.value] = time.time()
             body = {
                 "access_token": token.value,
                 "token_type": "bearer",
@@ -259,6 +277,66 @@ class GitHubEmulator:
             return authenticated
         grant, person = authenticated
         return self._api_response(self._repos_json(person), grant)
+
+    # OAuth app endpoints: https://docs.github.com/rest/apps/oauth-applications.
+
+    def check_token(self, request: Request, client_id: str) -> Response:
+        """Check a token: the app proves itself with HTTP Basic client_id:client_secret.
+
+        GitHub answers 404 Not Found, not 401, when those credentials are wrong or missing,
+        and also when the token is unknown, revoked or issued to another application; a body
+        without an access_token string is 422 Invalid request.
+        """
+        client = self._clients.authenticate(PROVIDER, request)
+        if (
+            authentication_method(request) != "client_secret_basic"
+            or not isinstance(client, Client)
+            or client.client_id != client_id
+        ):
+            return self._api_error(404, "Not Found", "check-token-not-found")
+        try:
+            body = json.loads(request.body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            body = None
+        value = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(value, str):
+            return self._api_error(422, "Invalid request.", "check-token-invalid")
+        token = self._store.find_token(PROVIDER, value)
+        person = github_identity(token.grant.identity) if token else None
+        if token is None or person is None or token.grant.client_id != client.client_id:
+            return self._api_error(404, "Not Found", "check-token-not-found")
+        if person.failure is Failure.API_500:
+            return json_response({"message": "Server Error"}, 500)
+        return json_response(self._authorization_json(token, client, person))
+
+    def _authorization_json(
+        self, token: AccessToken, client: Client, person: GitHubIdentity
+    ) -> dict[str, Any]:
+        # GitHub's authorization object; its id is a number, here derived from the token.
+        digest = hashlib.sha256(token.value.encode()).hexdigest()
+        authorization_id = int(digest[:8], 16)
+        issued = _iso8601(self._issued_at.get(token.value, time.time()))
+        homepage = urlsplit(client.redirect_uris[0])
+        return {
+            "id": authorization_id,
+            "url": f"{self._api_url}/authorizations/{authorization_id}",
+            "scopes": list(token.grant.scope),
+            "token": token.value,
+            "token_last_eight": token.value[-8:],
+            "hashed_token": digest,
+            "app": {
+                "client_id": client.client_id,
+                "name": client.name,
+                "url": f"{homepage.scheme}://{homepage.netloc}",
+            },
+            "note": None,
+            "note_url": None,
+            "updated_at": issued,
+            "created_at": issued,
+            "fingerprint": None,
+            "expires_at": None,
+            "user": self._user_json(person),
+        }
 
     def _user_json(self, person: GitHubIdentity) -> dict[str, Any]:
         api_user = f"{self._api_url}/users/{person.login}"
@@ -379,6 +457,10 @@ class GitHubEmulator:
                 rows=list(_ERRORS.items()),
             )
         )
+
+
+def _iso8601(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _node_id(kind: str, number: int) -> str:

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as corsheaders_default_headers
 
 from config.settings.caches import cache_aliases, redis_cache
 from config.settings.providers import providers_from_environment, social_providers
@@ -71,6 +72,7 @@ THIRD_PARTY_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "allauth.usersessions",
     "allauth.mfa",
+    "allauth.headless",
     # Its Client model is the registry of OAuth clients (api.clients); its URLs are not routed.
     "allauth.idp.oidc",
     "rest_framework",
@@ -185,7 +187,9 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # Cross-origin API use (a single-page app elsewhere): only the listed origins, only the API,
 # never with cookies: such clients send a bearer token, so session cookies stay same-site.
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_URLS_REGEX = r"^/(api/|\.well-known/).*$"
+CORS_URLS_REGEX = r"^/(api/|\.well-known/|_allauth/app/).*$"
+# allauth headless's app client keeps its session in this header, not in a cookie.
+CORS_ALLOW_HEADERS = (*corsheaders_default_headers, "x-session-token")
 CORS_ALLOW_CREDENTIALS = False
 
 # Email
@@ -257,6 +261,16 @@ SOCIALACCOUNT_PROVIDERS = social_providers(env)
 SIGNIN_PROVIDERS_FROM_ENVIRONMENT = providers_from_environment(env)
 # The emulators' base URL when development or tests use them; empty in production.
 EMULATOR_URL = ""
+
+# allauth headless (api.headless), at /_allauth/: its browser client (this site's session cookie
+# and CSRF token, for a single-page app on this site) and its app client (X-Session-Token, then
+# this API's own token pair from the strategy). Sign-in with a provider token an app holds is
+# limited per client address (each one may make this site call the provider).
+HEADLESS_CLIENTS = ("browser", "app")
+HEADLESS_TOKEN_STRATEGY = "api.headless.ProjectTokenStrategy"  # noqa: S105 -- a class path
+APP_PROVIDER_TOKEN_RATE_PER_ADDRESS = env.str(
+    "APP_PROVIDER_TOKEN_RATE_PER_ADDRESS", default="30/min"
+)
 
 # Second factor (allauth mfa): TOTP with recovery codes; required for staff (config.admin).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

@@ -5,6 +5,13 @@ one place. Credentials in the environment win; without them, development and tes
 provider at `emulators/` over loopback; production never does. An application registered in
 Django admin (SocialApp) is used only for a provider configured neither way, and
 `accounts.adapters.SocialAccountAdapter.list_apps` keeps it that way at run time.
+
+Apps (mobile, single-page, desktop) that sign people in with the provider themselves and hand the
+provider's token to allauth headless (`/_allauth/app/v1/auth/provider/token`) are hidden
+applications beside it, one per client id the app uses: allauth finds one by the `client_id` the
+app names, and lists none on the sign-in page. Google's are checked by the ID token's audience;
+GitHub's by GitHub's application-token API, which needs the app's secret
+(`accounts.providers.GitHubProvider`).
 """
 
 import json
@@ -13,6 +20,14 @@ from typing import Any
 import environ
 
 PROVIDER_NAMES = {"github": "GitHub", "google": "Google"}
+# Where the emulated apps' own provider sign-ins return (a native app's loopback redirect,
+# RFC 8252 section 7.3): registered with the emulators for the apps' client ids below.
+EMULATED_APP_REDIRECT_URI = "http://127.0.0.1/app/oauth2redirect"
+
+
+def emulated_app_client_id(provider: str) -> str:
+    """The client id of the emulated app that signs in with `provider` itself (hidden)."""
+    return f"signin-lab-{provider}-app-emulator"
 
 
 def emulated_provider_urls(emulator_url: str) -> dict[str, dict[str, Any]]:
@@ -47,6 +62,8 @@ def social_providers(
         # they verified: such a person may sign into the account with that (verified) address.
         # Any other provider gets this only by its app's `"email_authentication": true`.
         "github": {
+            # allauth's GitHub provider, plus sign-in with an access token an app holds.
+            "provider_class": "accounts.providers.GitHubProvider",
             "SCOPE": ["read:user", "user:email"],
             "OAUTH_PKCE_ENABLED": True,
             "EMAIL_AUTHENTICATION": True,
@@ -68,7 +85,12 @@ def social_providers(
         client_id = env.str(f"{prefix}_CLIENT_ID", default="") if from_environment else ""
         if client_id:
             providers[provider]["APPS"] = [
-                {"name": name, "client_id": client_id, "secret": env.str(f"{prefix}_CLIENT_SECRET")}
+                {
+                    "name": name,
+                    "client_id": client_id,
+                    "secret": env.str(f"{prefix}_CLIENT_SECRET"),
+                },
+                *_app_clients(env, provider, name),
             ]
         elif emulator_url:
             providers[provider].update(emulated[provider])
@@ -78,7 +100,15 @@ def social_providers(
                     "client_id": f"signin-lab-{provider}-emulator",
                     "secret": emulator_secret,
                     "settings": {"emulator": True},
-                }
+                },
+                {
+                    "name": f"{name} (app, local emulator)",
+                    "client_id": emulated_app_client_id(provider),
+                    # GitHub's check needs the app's secret; Google's (a desktop client's, which
+                    # Google says is not secret) only serves the app's own token request.
+                    "secret": emulator_secret,
+                    "settings": {"emulator": True, "hidden": True},
+                },
             ]
     oidc_providers = env.str("OPENID_CONNECT_PROVIDERS", default="[]") if from_environment else "[]"
     for oidc in json.loads(oidc_providers):
@@ -92,6 +122,29 @@ def social_providers(
             }
         )
     return providers
+
+
+def _app_clients(env: environ.Env, provider: str, name: str) -> list[dict[str, Any]]:
+    """The hidden applications of apps that sign in with `provider` themselves:
+    GOOGLE_APP_CLIENT_IDS (comma-separated, the audiences of the ID tokens accepted), or
+    GITHUB_APP_CLIENT_ID and GITHUB_APP_CLIENT_SECRET (one OAuth app)."""
+    if provider == "google":
+        client_ids = env.list("GOOGLE_APP_CLIENT_IDS", default=[])
+        return [
+            {"name": f"{name} (app)", "client_id": cid, "secret": "", "settings": {"hidden": True}}
+            for cid in client_ids
+        ]
+    client_id = env.str("GITHUB_APP_CLIENT_ID", default="")
+    if not client_id:
+        return []
+    return [
+        {
+            "name": f"{name} (app)",
+            "client_id": client_id,
+            "secret": env.str("GITHUB_APP_CLIENT_SECRET"),
+            "settings": {"hidden": True},
+        }
+    ]
 
 
 def providers_from_environment(env: environ.Env) -> set[str]:
@@ -112,17 +165,22 @@ def emulator_clients(providers: dict[str, dict[str, Any]], *, site_urls: list[st
     clients = []
     for provider in PROVIDER_NAMES:
         for app in providers.get(provider, {}).get("APPS", []):
-            if app.get("settings", {}).get("emulator"):
-                clients.append(
-                    {
-                        "provider": provider,
-                        "name": "signin-lab",
-                        "client_id": app["client_id"],
-                        "client_secret": app["secret"],
-                        "redirect_uris": [
-                            f"{url.rstrip('/')}/accounts/{provider}/login/callback/"
-                            for url in site_urls
-                        ],
-                    }
-                )
+            app_settings = app.get("settings", {})
+            if not app_settings.get("emulator"):
+                continue
+            if app_settings.get("hidden"):
+                redirect_uris = [EMULATED_APP_REDIRECT_URI]
+            else:
+                redirect_uris = [
+                    f"{url.rstrip('/')}/accounts/{provider}/login/callback/" for url in site_urls
+                ]
+            clients.append(
+                {
+                    "provider": provider,
+                    "name": "signin-lab app" if app_settings.get("hidden") else "signin-lab",
+                    "client_id": app["client_id"],
+                    "client_secret": app["secret"],
+                    "redirect_uris": redirect_uris,
+                }
+            )
     return clients

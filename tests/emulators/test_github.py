@@ -1,6 +1,8 @@
 """The GitHub emulator's happy path: consent page, code, token (with PKCE) and the REST API."""
 
+import hashlib
 import re
+from typing import Any
 
 import pytest
 import requests
@@ -183,3 +185,142 @@ def test_unknown_scopes_are_dropped_like_github_does(emulator):
     flow = approve(emulator, GITHUB, scope="read:user,user:email,not-a-scope")
 
     assert parse_token_response(exchange(emulator, flow))["scope"] == "read:user,user:email"
+
+
+def check_token(
+    base: str,
+    body: Any,
+    *,
+    auth: tuple[str, str] | None,
+    client_id: str = GITHUB.client["client_id"],
+) -> requests.Response:
+    """POST /applications/{client_id}/token: `body` goes as JSON, or as it is if bytes."""
+    sent: dict[str, Any] = {"data": body} if isinstance(body, bytes) else {"json": body}
+    return requests.post(
+        f"{base}/github/api/v3/applications/{client_id}/token",
+        auth=auth,
+        timeout=TIMEOUT,
+        **sent,
+    )
+
+
+APP_AUTH = (GITHUB.client["client_id"], GITHUB.client["client_secret"])
+OTHER_APP_AUTH = (GITHUB.other_client["client_id"], GITHUB.other_client["client_secret"])
+
+
+def other_app_token(base: str) -> str:
+    """An access token issued to GITHUB.other_client."""
+    response = exchange(base, approve(base, GITHUB, client=GITHUB.other_client))
+    assert response.status_code == 200, response.text
+    return parse_token_response(response)["access_token"]
+
+
+def assert_not_found(response: requests.Response, emulator: str) -> None:
+    assert response.status_code == 404
+    body = response.json()
+    assert body["message"] == "Not Found"
+    assert body["status"] == "404"
+    assert body["documentation_url"].startswith(f"{emulator}/github/docs#")
+
+
+def test_check_token_describes_a_token_of_the_checking_app(emulator):
+    token = access_token(emulator, GITHUB, "ada")
+
+    response = check_token(emulator, {"access_token": token}, auth=APP_AUTH)
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    authorization = response.json()
+    assert authorization["app"]["client_id"] == GITHUB.client["client_id"]
+    assert authorization["app"]["name"] == "Test GitHub App"
+    assert authorization["user"]["login"] == "ada"
+    assert authorization["user"] == api(emulator, "/user", token).json()
+    assert authorization["scopes"] == ["read:user", "user:email"]
+    assert authorization["token"] == token
+    assert authorization["token_last_eight"] == token[-8:]
+    assert authorization["hashed_token"] == hashlib.sha256(token.encode()).hexdigest()
+    assert isinstance(authorization["id"], int)
+    assert authorization["url"] == f"{emulator}/github/api/v3/authorizations/{authorization['id']}"
+    for timestamp in ("created_at", "updated_at"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", authorization[timestamp])
+    for empty in ("note", "note_url", "fingerprint", "expires_at"):
+        assert authorization[empty] is None
+    again = check_token(emulator, {"access_token": token}, auth=APP_AUTH).json()
+    assert again["id"] == authorization["id"]
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        (GITHUB.client["client_id"], "wrong-secret"),
+        (GITHUB.client["client_id"], ""),
+        None,
+    ],
+    ids=["wrong-secret", "empty-secret", "no-credentials"],
+)
+def test_check_token_without_the_apps_credentials_is_not_found(emulator, auth):
+    token = access_token(emulator, GITHUB, "ada")
+
+    assert_not_found(check_token(emulator, {"access_token": token}, auth=auth), emulator)
+
+
+def test_check_token_with_a_basic_user_other_than_the_path_client_is_not_found(emulator):
+    token = other_app_token(emulator)
+
+    response = check_token(emulator, {"access_token": token}, auth=OTHER_APP_AUTH)
+
+    assert_not_found(response, emulator)
+
+
+def test_check_token_of_another_apps_token_is_not_found(emulator):
+    token = other_app_token(emulator)
+
+    response = check_token(emulator, {"access_token": token}, auth=APP_AUTH)
+
+    assert_not_found(response, emulator)
+    other_app = check_token(
+        emulator,
+        {"access_token": token},
+        auth=OTHER_APP_AUTH,
+        client_id=GITHUB.other_client["client_id"],
+    )
+    assert other_app.status_code == 200
+    assert other_app.json()["app"]["client_id"] == GITHUB.other_client["client_id"]
+
+
+def test_check_token_of_an_unknown_token_is_not_found(emulator):
+    response = check_token(
+        emulator, {"access_token": "gho_000000000000000000000000000000000000"}, auth=APP_AUTH
+    )
+
+    assert_not_found(response, emulator)
+
+
+def test_check_token_of_a_revoked_token_is_not_found(emulator):
+    flow = approve(emulator, GITHUB)
+    token = parse_token_response(exchange(emulator, flow))["access_token"]
+    exchange(emulator, flow)  # Replaying the code revokes its tokens.
+
+    assert_not_found(check_token(emulator, {"access_token": token}, auth=APP_AUTH), emulator)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"access_token": 42}, {"access_token": None}, ["gho_x"], b"access_token=gho_x"],
+    ids=["no-access-token", "number", "null", "list", "not-json"],
+)
+def test_check_token_without_an_access_token_is_invalid(emulator, body):
+    response = check_token(emulator, body, auth=APP_AUTH)
+
+    assert response.status_code == 422
+    assert response.json()["message"] == "Invalid request."
+    assert response.json()["status"] == "422"
+
+
+def test_check_token_answers_500_for_the_api_500_identity(emulator):
+    token = access_token(emulator, GITHUB, "api-500")
+
+    response = check_token(emulator, {"access_token": token}, auth=APP_AUTH)
+
+    assert response.status_code == 500
+    assert response.json() == {"message": "Server Error"}

@@ -1,0 +1,223 @@
+"""Apps signing in through django-allauth's headless API get this API's own token pair.
+
+allauth headless (`/_allauth/{browser,app}/v1/`) runs the sign-in: password, second factor, and
+provider sign-in, either by its redirect flow (browser client) or with a provider token the app
+already holds (app client: Google's ID token, or a GitHub access token that
+accounts.providers.GitHubProvider checks with GitHub). The browser client ends in this site's
+session cookie, under allauth's session and CSRF rules, and calls the API with it. The app client
+ends with what this module's token strategy (HEADLESS_TOKEN_STRATEGY) hands out:
+
+- `create_access_token_payload`: once allauth has signed the person in, a new token family
+  (api.services.token_pair_issue, origin "app"), issued to the app's client id at the provider
+  (the hidden application allauth verified the token for; empty after a password sign-in), so it
+  is rotated, reuse-checked, revoked, audited and listed on /accounts/tokens/ like every other;
+- `refresh_token`: allauth's refresh endpoint (`POST /_allauth/app/v1/tokens/refresh`) rotates
+  such a family (api.services.token_pair_refresh). A family issued to an OAuth client registered
+  here (api.clients: the device grant) is refreshed by that client at /oauth/token only.
+
+The app keeps allauth's session token (X-Session-Token) for allauth's own endpoints (its session,
+signing out); the API takes the access token. The sign-in's steps are recorded for the person's
+profile (accounts.flow_steps.APP_STEP_TITLES).
+"""
+
+import datetime as dt
+import time
+from typing import Any
+
+from allauth.account.authentication import get_authentication_records
+from allauth.headless.constants import Client as HeadlessClient
+from allauth.headless.socialaccount.views import ProviderTokenView
+from allauth.headless.tokens.strategies.sessions import SessionTokenStrategy
+from allauth.idp.oidc.models import Client
+from allauth.socialaccount.models import SocialLogin
+from allauth.socialaccount.signals import pre_social_login
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from accounts.flow_recording import mask
+from accounts.flow_steps import APP_PROCESS, APP_STEP_TITLES, FlowInProgress
+from accounts.login_failures import WindowCounter, digest, rate_parse
+from accounts.services import oauth_flow_record_save
+from api import services
+from api.exceptions import InvalidCredentialsError
+from api.models import TokenFamily
+from api.token_errors import RejectedTokenError
+from api.tokens import CLIENT_CLAIM, RefreshToken, token_unwrap
+from config.client_address import client_network
+
+# What the app's provider sign-in was, from allauth's pre_social_login until the token pair.
+APP_SIGN_IN_SESSION_KEY = "api.headless.app_sign_in"
+PROVIDER_TOKEN_PATH = "/_allauth/app/v1/auth/provider/token"  # noqa: S105 -- a path
+# The ID token claims the profile shows (what the check in step 3 looked at).
+SHOWN_ID_TOKEN_CLAIMS = ("iss", "aud", "azp", "exp", "iat", "email", "email_verified")
+PROVIDER_TOKEN_SCOPE = "app_provider_token"  # noqa: S105 -- a cache key scope
+
+
+def provider_token_view(client: HeadlessClient):
+    """allauth's provider-token sign-in for `client`, limited per client address
+    (APP_PROVIDER_TOKEN_RATE_PER_ADDRESS): each attempt may make this site call the provider
+    (GitHub's application-token API, Google's keys). A refusal is allauth's error shape, 429,
+    with Retry-After."""
+    view = ProviderTokenView.as_api_view(client=client)
+
+    def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        rate = rate_parse(settings.APP_PROVIDER_TOKEN_RATE_PER_ADDRESS)
+        if request.method == "POST" and rate is not None:
+            now = time.time()
+            ident = digest(client_network(request))
+            counter = WindowCounter.at(scope=PROVIDER_TOKEN_SCOPE, ident=ident, rate=rate, now=now)
+            if counter.hit(now) > counter.limit:
+                wait = max(1, round(counter.ends_at - now))
+                message = "Too many sign-in attempts from this address; try again later."
+                response = JsonResponse(
+                    {"status": 429, "errors": [{"message": message, "code": "too_many_requests"}]},
+                    status=429,
+                )
+                response["Retry-After"] = str(wait)
+                response["Cache-Control"] = "no-store"
+                return response
+        return view(request, *args, **kwargs)
+
+    return limited
+
+
+def connect() -> None:
+    pre_social_login.connect(app_sign_in_note, dispatch_uid="api.headless")
+
+
+def _is_app_request(request: HttpRequest) -> bool:
+    headless = getattr(getattr(request, "allauth", None), "headless", None)
+    return getattr(headless, "client", None) == "app"
+
+
+def app_sign_in_note(sender: Any, *, request: HttpRequest, sociallogin: SocialLogin, **kwargs):
+    """Keep, in the app's allauth session, which app and provider token this sign-in used."""
+    if not _is_app_request(request):
+        return
+    provider = sociallogin.provider
+    extra = sociallogin.account.extra_data or {}
+    if provider.id == "google":
+        checked: dict[str, Any] = {
+            "credential": "id_token",
+            "verified": "RS256 signature with Google's published keys; iss; aud; exp",
+            "claims": {name: extra[name] for name in SHOWN_ID_TOKEN_CLAIMS if name in extra},
+        }
+        if "sub" in extra:
+            checked["claims"]["sub"] = mask(extra["sub"])
+    else:
+        checked = {
+            "credential": "access_token",
+            "verified": f"POST /applications/{provider.app.client_id}/token answered: this app's",
+            "then": ["GET /user", "GET /user/emails"],
+            "login": extra.get("login"),
+        }
+    request.session[APP_SIGN_IN_SESSION_KEY] = {
+        "provider_id": provider.id,
+        "provider_name": provider.name,
+        "client_id": provider.app.client_id if provider.app else "",
+        "checked": checked,
+        "at": time.time(),
+    }
+
+
+class ProjectTokenStrategy(SessionTokenStrategy):
+    """allauth's session tokens for its own endpoints; this API's token pair for everything else."""
+
+    def create_access_token_payload(self, request: HttpRequest) -> dict[str, Any] | None:
+        note = request.session.pop(APP_SIGN_IN_SESSION_KEY, None)
+        client_id = note["client_id"] if note else ""
+        try:
+            pair = services.token_pair_issue(
+                user=request.user,
+                origin=TokenFamily.Origin.APP,
+                client_id=client_id,
+                name=_sign_in_named(request, note),
+            )
+        except InvalidCredentialsError:  # deactivated, or the password changed, meanwhile
+            return None
+        if note is not None:
+            _flow_record(user=request.user, note=note, pair=pair)
+        return {
+            "access_token": pair.access,
+            "refresh_token": pair.refresh,
+            "expires_in": pair.expires_in,
+            "token_type": pair.token_type,
+        }
+
+    def refresh_token(self, refresh_token: str) -> tuple[str, str] | None:
+        try:
+            client_id = RefreshToken(token_unwrap(refresh_token)[0]).payload.get(CLIENT_CLAIM, "")
+            if client_id and Client.objects.filter(pk=client_id).exists():
+                return None
+            pair = services.token_pair_refresh(refresh=refresh_token, client_id=client_id)
+        except RejectedTokenError:
+            return None
+        return pair.access, pair.refresh
+
+
+def _sign_in_named(request: HttpRequest, note: dict[str, Any] | None) -> str:
+    """How the app signed the person in, as the tokens page names its family."""
+    methods = {record.get("method") for record in get_authentication_records(request, request.user)}
+    if note is not None:
+        credential = "ID token" if note["checked"]["credential"] == "id_token" else "access token"
+        how = f"a {note['provider_name']} {credential}"
+    else:
+        how = "a password" if "password" in methods else "allauth"
+    return f"App sign-in with {how}" + (" and a second factor" if "mfa" in methods else "")
+
+
+def _step(number: int, *, started_at: float, detail: dict[str, Any]) -> dict[str, Any]:
+    now = time.time()
+    return {
+        "number": number,
+        "title": APP_STEP_TITLES[number],
+        "at": now,
+        "elapsed_ms": round((now - started_at) * 1000, 1),
+        "duration_ms": None,
+        "detail": detail,
+    }
+
+
+def _flow_record(*, user: Any, note: dict[str, Any], pair: services.TokenPair) -> None:
+    """Keep the app sign-in's steps, masked, for the person's profile."""
+    started_at = note["at"]
+    credential = note["checked"]["credential"]
+    steps = [
+        _step(
+            1,
+            started_at=started_at,
+            detail={"provider": note["provider_name"], "app_client_id": note["client_id"]},
+        ),
+        _step(
+            2,
+            started_at=started_at,
+            detail={
+                "request": f"POST {PROVIDER_TOKEN_PATH}",
+                "provider": note["provider_id"],
+                "token": {"client_id": note["client_id"], credential: "…(masked)"},
+            },
+        ),
+        _step(3, started_at=started_at, detail=note["checked"]),
+        _step(
+            4,
+            started_at=started_at,
+            detail={
+                "access_token": mask(pair.access),
+                "token_type": pair.token_type,
+                "expires_in": pair.expires_in,
+                "refresh_token": mask(pair.refresh),
+                "family": pair.family.id.hex,
+            },
+        ),
+    ]
+    oauth_flow_record_save(
+        user=user,
+        flow=FlowInProgress(
+            provider_id=note["provider_id"],
+            provider_name=note["provider_name"],
+            process=APP_PROCESS,
+            started_at=started_at,
+            steps=steps,
+        ),
+        completed_at=dt.datetime.now(tz=dt.UTC),
+    )
