@@ -22,6 +22,7 @@ profile (accounts.flow_steps.APP_STEP_TITLES).
 
 import datetime as dt
 import time
+from functools import wraps
 from typing import Any
 
 from allauth.account.authentication import get_authentication_records
@@ -60,6 +61,7 @@ def provider_token_view(client: HeadlessClient):
     with Retry-After."""
     view = ProviderTokenView.as_api_view(client=client)
 
+    @wraps(view)  # keeps allauth's CSRF exemption of the app client (and not of the browser's)
     def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         rate = rate_parse(settings.APP_PROVIDER_TOKEN_RATE_PER_ADDRESS)
         if request.method == "POST" and rate is not None:

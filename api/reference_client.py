@@ -35,16 +35,30 @@ class ClientError(Exception):
     """Something to tell the person, then exit 1."""
 
 
-def request(url: str, *, form: dict[str, str] | None = None, token: str | None = None) -> Any:
-    """The JSON answer of a GET (or a form POST); an OAuth error answer as OAuthAnswer."""
+def request(
+    url: str,
+    *,
+    form: dict[str, str] | None = None,
+    body: Any = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    method: str | None = None,
+) -> Any:
+    """The JSON answer of a GET (or a form POST, or a JSON `body` POST); an error answer as
+    OAuthAnswer."""
     if urllib.parse.urlsplit(url).scheme not in {"http", "https"}:
         raise ClientError(f"Not an http(s) URL: {url}")
-    data = urllib.parse.urlencode(form).encode() if form is not None else None
-    headers = {"Accept": "application/json"}
+    headers = {"Accept": "application/json", **(headers or {})}
+    data = None
+    if form is not None:
+        data = urllib.parse.urlencode(form).encode()
+    elif body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     try:
-        outgoing = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 -- http(s) only
+        outgoing = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 -- http(s) only
         with urllib.request.urlopen(outgoing, timeout=TIMEOUT) as response:  # noqa: S310
             return json.load(response)
     except urllib.error.HTTPError as error:

@@ -77,11 +77,11 @@ class AuthorizationEndpoint(ABC):
                 [f"client_id={params.get('client_id', '')}"],
             )
         redirect_uri = params.get("redirect_uri", "")
-        if redirect_uri not in client.redirect_uris:
+        if not client.allows_redirect(redirect_uri):
             return self._error_page(
                 "redirect_uri_mismatch",
                 "The redirect_uri is not registered for this application; it must match "
-                "one of the registered redirect URIs exactly.",
+                "one of the registered redirect URIs exactly (a loopback IP one on any port).",
                 [f"redirect_uri={redirect_uri}"]
                 + [f"registered: {uri}" for uri in client.redirect_uris],
             )

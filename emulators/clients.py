@@ -19,15 +19,32 @@ class ClientsFileError(ValueError):
     """The clients file is missing, not JSON, or describes an application incompletely."""
 
 
+# Loopback IP literals a native app listens on (RFC 8252 section 7.3); "localhost" is not one.
+LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
+
+
 @dataclass(frozen=True)
 class Client:
-    """One registered application; redirect URIs are matched exactly, as RFC 9700 advises."""
+    """One registered application; redirect URIs are matched exactly, as RFC 9700 advises, with
+    the one exception RFC 8252 section 7.3 makes (and GitHub and Google honour): a registered
+    loopback IP redirect URI without a port matches it on any port, which a native app picks when
+    it starts listening."""
 
     provider: str
     client_id: str
     client_secret: str
     redirect_uris: tuple[str, ...]
     name: str
+
+    def allows_redirect(self, uri: str) -> bool:
+        if uri in self.redirect_uris:
+            return True
+        parts = urlsplit(uri)
+        if parts.scheme != "http" or parts.port is None:
+            return False
+        host = parts.netloc.rpartition(":")[0]
+        portless = parts._replace(netloc=host).geturl()
+        return host in LOOPBACK_HOSTS and portless in self.redirect_uris
 
 
 class ClientAuthError(StrEnum):

@@ -20,9 +20,9 @@ from typing import Any
 import environ
 
 PROVIDER_NAMES = {"github": "GitHub", "google": "Google"}
-# Where the emulated apps' own provider sign-ins return (a native app's loopback redirect,
-# RFC 8252 section 7.3): registered with the emulators for the apps' client ids below.
-EMULATED_APP_REDIRECT_URI = "http://127.0.0.1/app/oauth2redirect"
+# Where the emulated apps' own provider sign-ins return (a native app's loopback redirect, on
+# any port, RFC 8252 section 7.3): registered with the emulators for the apps' client ids below.
+EMULATED_APP_REDIRECT_URI = "http://127.0.0.1/oauth2redirect"
 
 
 def emulated_app_client_id(provider: str) -> str:

@@ -42,7 +42,8 @@ def provider_sign_in(emulator: str, provider, client_id: str, identity: str) -> 
 
 
 def hand_over(token: dict, provider: str = "google", **headers):
-    return HttpClient().post(
+    # An app sends no cookie and no CSRF token: allauth exempts its app client from CSRF.
+    return HttpClient(enforce_csrf_checks=True).post(
         f"{APP}/auth/provider/token",
         json.dumps({"provider": provider, "process": "login", "token": token}),
         content_type="application/json",

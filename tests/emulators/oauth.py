@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import requests
 
 TIMEOUT = 5.0
+NATIVE_REDIRECT_URI = "http://127.0.0.1/native/callback"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ def _client(provider: str, client_id: str, name: str | None = None) -> dict[str,
         "redirect_uris": [
             f"http://127.0.0.1:8000/accounts/{provider}/login/callback/",
             f"http://127.0.0.1:8000/accounts/oidc/{client_id}/login/callback/",
+            # A native app's loopback redirect, registered without a port (RFC 8252 section 7.3).
+            NATIVE_REDIRECT_URI,
         ],
     }
     if name:

@@ -8,8 +8,10 @@ from tests.emulators.oauth import (
     GOOGLE,
     TIMEOUT,
     Provider,
+    approve,
     authorize_params,
     callback,
+    exchange,
     new_pkce,
     query_of,
 )
@@ -64,6 +66,34 @@ def test_a_redirect_uri_not_registered_exactly_is_never_redirected_to(
     response = authorize(
         emulator, provider, method, redirect_uri=redirect_uri.format(provider=provider.name)
     )
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "redirect_uri_mismatch" in response.text
+
+
+def test_a_loopback_redirect_uri_registered_without_a_port_matches_any_port(emulator, provider):
+    """RFC 8252 section 7.3: a native app listens on a port it picks at run time."""
+    on_a_port = {**provider.client, "redirect_uris": ["http://127.0.0.1:54321/native/callback"]}
+
+    flow = approve(emulator, provider, client=on_a_port)
+
+    assert flow.location.startswith("http://127.0.0.1:54321/native/callback?")
+    assert exchange(emulator, flow).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "http://localhost:54321/native/callback",
+        "http://127.0.0.2:54321/native/callback",
+        "https://127.0.0.1:54321/native/callback",
+        "http://127.0.0.1:54321/native/callback/extra",
+        "http://127.0.0.1:54321/native/callback?next=/",
+    ],
+)
+def test_only_the_port_of_a_loopback_redirect_uri_may_change(emulator, provider, redirect_uri):
+    response = authorize(emulator, provider, redirect_uri=redirect_uri)
 
     assert response.status_code == 400
     assert "Location" not in response.headers
