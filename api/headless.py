@@ -52,6 +52,11 @@ PROVIDER_TOKEN_PATH = "/_allauth/app/v1/auth/provider/token"  # noqa: S105 -- a 
 # The ID token claims the profile shows (what the check in step 3 looked at).
 SHOWN_ID_TOKEN_CLAIMS = ("iss", "aud", "azp", "exp", "iat", "email", "email_verified")
 PROVIDER_TOKEN_SCOPE = "app_provider_token"  # noqa: S105 -- a cache key scope
+# When the provider-token request arrived (set on the request by provider_token_view), so the
+# recorded steps time the check and the issuing from there.
+RECEIVED_AT = "app_sign_in_received_at"
+# The pair a request already answered with (ProjectTokenStrategy.create_access_token_payload).
+ISSUED_ON_REQUEST = "app_sign_in_issued"
 
 
 def provider_token_view(client: HeadlessClient):
@@ -63,9 +68,10 @@ def provider_token_view(client: HeadlessClient):
 
     @wraps(view)  # keeps allauth's CSRF exemption of the app client (and not of the browser's)
     def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        now = time.time()
+        setattr(request, RECEIVED_AT, now)
         rate = rate_parse(settings.APP_PROVIDER_TOKEN_RATE_PER_ADDRESS)
         if request.method == "POST" and rate is not None:
-            now = time.time()
             ident = digest(client_network(request))
             counter = WindowCounter.at(scope=PROVIDER_TOKEN_SCOPE, ident=ident, rate=rate, now=now)
             if counter.hit(now) > counter.limit:
@@ -118,7 +124,8 @@ def app_sign_in_note(sender: Any, *, request: HttpRequest, sociallogin: SocialLo
         "provider_name": provider.name,
         "client_id": provider.app.client_id if provider.app else "",
         "checked": checked,
-        "at": time.time(),
+        "received_at": getattr(request, RECEIVED_AT, time.time()),
+        "checked_at": time.time(),
     }
 
 
@@ -126,6 +133,16 @@ class ProjectTokenStrategy(SessionTokenStrategy):
     """allauth's session tokens for its own endpoints; this API's token pair for everything else."""
 
     def create_access_token_payload(self, request: HttpRequest) -> dict[str, Any] | None:
+        # allauth may build its answer more than once in one request (finishing a second-factor
+        # stage does): one sign-in, one family.
+        issued = getattr(request, ISSUED_ON_REQUEST, None)
+        if issued is not None:
+            return issued
+        payload = self._payload_issue(request)
+        setattr(request, ISSUED_ON_REQUEST, payload)
+        return payload
+
+    def _payload_issue(self, request: HttpRequest) -> dict[str, Any] | None:
         note = request.session.pop(APP_SIGN_IN_SESSION_KEY, None)
         client_id = note["client_id"] if note else ""
         try:
@@ -168,49 +185,41 @@ def _sign_in_named(request: HttpRequest, note: dict[str, Any] | None) -> str:
     return f"App sign-in with {how}" + (" and a second factor" if "mfa" in methods else "")
 
 
-def _step(number: int, *, started_at: float, detail: dict[str, Any]) -> dict[str, Any]:
-    now = time.time()
+def _step(number: int, *, at: float | None, started_at: float, detail: dict) -> dict[str, Any]:
+    """One recorded step; `at` None for a step that ran in the app, where no clock of ours was."""
     return {
         "number": number,
         "title": APP_STEP_TITLES[number],
-        "at": now,
-        "elapsed_ms": round((now - started_at) * 1000, 1),
+        "at": at,
+        "elapsed_ms": None if at is None else round((at - started_at) * 1000, 1),
         "duration_ms": None,
         "detail": detail,
     }
 
 
 def _flow_record(*, user: Any, note: dict[str, Any], pair: services.TokenPair) -> None:
-    """Keep the app sign-in's steps, masked, for the person's profile."""
-    started_at = note["at"]
+    """Keep the app sign-in's steps, masked, for the person's profile. Times count from the
+    request that handed the token over; the provider's part ran in the app, untimed here."""
+    started_at = note["received_at"]
     credential = note["checked"]["credential"]
+    given = {"provider": note["provider_name"], "app_client_id": note["client_id"]}
+    handed = {
+        "request": f"POST {PROVIDER_TOKEN_PATH}",
+        "provider": note["provider_id"],
+        "token": {"client_id": note["client_id"], credential: "…(masked)"},
+    }
+    issued = {
+        "access_token": mask(pair.access),
+        "token_type": pair.token_type,
+        "expires_in": pair.expires_in,
+        "refresh_token": mask(pair.refresh),
+        "family": pair.family.id.hex,
+    }
     steps = [
-        _step(
-            1,
-            started_at=started_at,
-            detail={"provider": note["provider_name"], "app_client_id": note["client_id"]},
-        ),
-        _step(
-            2,
-            started_at=started_at,
-            detail={
-                "request": f"POST {PROVIDER_TOKEN_PATH}",
-                "provider": note["provider_id"],
-                "token": {"client_id": note["client_id"], credential: "…(masked)"},
-            },
-        ),
-        _step(3, started_at=started_at, detail=note["checked"]),
-        _step(
-            4,
-            started_at=started_at,
-            detail={
-                "access_token": mask(pair.access),
-                "token_type": pair.token_type,
-                "expires_in": pair.expires_in,
-                "refresh_token": mask(pair.refresh),
-                "family": pair.family.id.hex,
-            },
-        ),
+        _step(1, at=None, started_at=started_at, detail=given),
+        _step(2, at=started_at, started_at=started_at, detail=handed),
+        _step(3, at=note["checked_at"], started_at=started_at, detail=note["checked"]),
+        _step(4, at=time.time(), started_at=started_at, detail=issued),
     ]
     oauth_flow_record_save(
         user=user,

@@ -6,6 +6,7 @@ import json
 from http import HTTPStatus
 
 import pytest
+import requests
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.test import Client as HttpClient
@@ -281,4 +282,74 @@ def test_a_github_token_github_does_not_vouch_for_signs_nobody_in(emulator, case
     assert response.json()["errors"][0]["code"] == "invalid_token"
     assert "gho_" not in response.content.decode()
     assert not User.objects.exists()
+    assert not TokenFamily.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_account_with_a_second_factor_gets_its_tokens_only_after_the_code(emulator, settings):
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from tests.conftest import totp_code
+    from tests.factories import UserFactory
+
+    settings.MFA_TOTP_TOLERANCE = 1
+    person = UserFactory(email="alan@example.com")
+    EmailAddress.objects.update_or_create(
+        user=person, email=person.email, defaults={"verified": True, "primary": True}
+    )
+    secret = generate_totp_secret()
+    TOTP.activate(person, secret)
+
+    pending = hand_over({"client_id": GOOGLE_APP, "id_token": google_id_token(emulator)})
+
+    assert pending.status_code == HTTPStatus.UNAUTHORIZED
+    body = pending.json()
+    assert "access_token" not in body["meta"]
+    assert [f["id"] for f in body["data"]["flows"] if f.get("is_pending")] == ["mfa_authenticate"]
+    assert not TokenFamily.objects.exists()
+    session = {"HTTP_X_SESSION_TOKEN": body["meta"]["session_token"]}
+    wrong = HttpClient().post(
+        f"{APP}/auth/2fa/authenticate", {"code": "000000"}, "application/json", **session
+    )
+    assert wrong.status_code == HTTPStatus.BAD_REQUEST
+    assert not TokenFamily.objects.exists()
+
+    done = HttpClient().post(
+        f"{APP}/auth/2fa/authenticate", {"code": totp_code(secret)}, "application/json", **session
+    )
+
+    assert done.status_code == HTTPStatus.OK, done.content
+    meta = done.json()["meta"]
+    assert HttpClient().get("/api/me/", **bearer(meta["access_token"])).json()["id"] == person.pk
+    family = TokenFamily.objects.get()
+    assert family.name == "App sign-in with a Google ID token and a second factor"
+    assert family.user == person
+
+
+@pytest.mark.django_db
+def test_the_browser_clients_redirect_flow_ends_in_a_session_under_csrf(emulator):
+    browser = HttpClient(enforce_csrf_checks=True)
+    browser.get("/_allauth/browser/v1/config")
+    csrf = browser.cookies[settings.CSRF_COOKIE_NAME].value
+    start = {"provider": "github", "process": "login", "callback_url": "/app/signed-in"}
+    path = "/_allauth/browser/v1/auth/provider/redirect"
+    assert browser.post(path, start).status_code == HTTPStatus.FORBIDDEN  # no CSRF token
+
+    started = browser.post(path, {**start, "csrfmiddlewaretoken": csrf})
+
+    assert started.status_code == HTTPStatus.FOUND
+    at_provider = started["Location"]
+    assert at_provider.startswith(f"{emulator}/github/login/oauth/authorize?")
+    assert "code_challenge_method=S256" in at_provider
+    approved = requests.post(
+        at_provider, data={"identity": "ada"}, allow_redirects=False, timeout=5
+    )
+    back = browser.get(approved.headers["Location"].removeprefix("http://testserver"))
+    assert back.status_code == HTTPStatus.FOUND
+    assert back["Location"] == "/app/signed-in"
+    session = browser.get("/_allauth/browser/v1/auth/session").json()
+    assert session["data"]["user"]["email"] == "ada@example.com"
+    assert "access_token" not in session.get("meta", {})
+    assert browser.get("/api/me/").json()["authenticated_by"] == "session"
     assert not TokenFamily.objects.exists()

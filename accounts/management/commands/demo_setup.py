@@ -38,10 +38,15 @@ class Command(BaseCommand):
             f"  Django admin: {base_url}/admin/ (sign in, then add an authenticator app: "
             "the admin opens only with a second factor)"
         )
-        for client in clients:
+        for provider in dict.fromkeys(client["provider"] for client in clients):
             self.stdout.write(
-                f"  {PROVIDER_NAMES[client['provider']]}: no credentials in the environment, so "
+                f"  {PROVIDER_NAMES[provider]}: no credentials in the environment, so "
                 f"the local emulator at {settings.EMULATOR_URL} stands in (pick an identity there)."
+            )
+        if clients:
+            self.stdout.write(
+                "  Apps: the reference app signs in as a mobile app would: .venv/bin/python -m "
+                'api.reference_app login --client-secret "$(cat var/emulator_client_secret)"'
             )
         if admin.new_password and os.environ.get("DJANGO_SUPERUSER_PASSWORD"):
             self.stdout.write(
