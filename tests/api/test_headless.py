@@ -353,3 +353,19 @@ def test_the_browser_clients_redirect_flow_ends_in_a_session_under_csrf(emulator
     assert "access_token" not in session.get("meta", {})
     assert browser.get("/api/me/").json()["authenticated_by"] == "session"
     assert not TokenFamily.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_apps_hidden_application_is_no_choice_of_its_own(client):
+    """The sign-in page and allauth's config list each provider once, with the site's own app."""
+    page = client.get("/accounts/login/").content.decode()
+    config = client.get("/_allauth/browser/v1/config").json()
+
+    providers = config["data"]["socialaccount"]["providers"]
+    assert sorted(provider["id"] for provider in providers) == ["github", "google"]
+    assert {p.get("client_id") for p in providers} == {
+        "signin-lab-github-emulator",
+        "signin-lab-google-emulator",
+    }
+    assert page.count('action="/accounts/github/login/') == 1
+    assert page.count('action="/accounts/google/login/') == 1

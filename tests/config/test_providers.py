@@ -7,7 +7,11 @@ import environ
 import pytest
 from django.core.management import call_command
 
-from config.settings.providers import emulator_clients, social_providers
+from config.settings.providers import (
+    EMULATED_APP_REDIRECT_URI,
+    emulator_clients,
+    social_providers,
+)
 
 EMULATOR = "http://localhost:9"
 
@@ -18,8 +22,15 @@ def test_without_credentials_both_providers_use_the_emulators():
     assert providers["github"]["GITHUB_URL"] == f"{EMULATOR}/github"
     assert providers["google"]["ACCESS_TOKEN_URL"] == f"{EMULATOR}/google/token"
     clients = emulator_clients(providers, site_urls=["http://127.0.0.1:8000"])
-    assert [client["provider"] for client in clients] == ["github", "google"]
+    assert [(client["provider"], client["client_id"]) for client in clients] == [
+        ("github", "signin-lab-github-emulator"),
+        ("github", "signin-lab-github-app-emulator"),
+        ("google", "signin-lab-google-emulator"),
+        ("google", "signin-lab-google-app-emulator"),
+    ]
     assert clients[0]["redirect_uris"] == ["http://127.0.0.1:8000/accounts/github/login/callback/"]
+    # The apps' own sign-ins return to a loopback address, on any port (RFC 8252 section 7.3).
+    assert clients[1]["redirect_uris"] == [EMULATED_APP_REDIRECT_URI]
 
 
 def test_real_credentials_use_the_real_provider_and_no_emulator(monkeypatch):
@@ -32,9 +43,35 @@ def test_real_credentials_use_the_real_provider_and_no_emulator(monkeypatch):
     assert providers["github"]["APPS"] == [
         {"name": "GitHub", "client_id": "real-id", "secret": "real-secret"}
     ]
-    assert [c["provider"] for c in emulator_clients(providers, site_urls=["http://x"])] == [
+    assert {c["provider"] for c in emulator_clients(providers, site_urls=["http://x"])} == {
         "google"
+    }
+
+
+def test_apps_that_sign_in_themselves_are_hidden_applications_beside_the_sites(monkeypatch):
+    monkeypatch.setenv("GOOGLE_CLIENT_ID", "web.apps.googleusercontent.com")
+    monkeypatch.setenv("GOOGLE_CLIENT_SECRET", "web-secret")
+    monkeypatch.setenv("GOOGLE_APP_CLIENT_IDS", "ios.apps.example,android.apps.example")
+    monkeypatch.setenv("GITHUB_CLIENT_ID", "web-id")
+    monkeypatch.setenv("GITHUB_CLIENT_SECRET", "web-secret")
+    monkeypatch.setenv("GITHUB_APP_CLIENT_ID", "app-id")
+    monkeypatch.setenv("GITHUB_APP_CLIENT_SECRET", "app-secret")
+
+    providers = social_providers(environ.Env())
+
+    google = providers["google"]["APPS"]
+    assert [app["client_id"] for app in google] == [
+        "web.apps.googleusercontent.com",
+        "ios.apps.example",
+        "android.apps.example",
     ]
+    assert [app.get("settings", {}).get("hidden", False) for app in google] == [False, True, True]
+    assert providers["github"]["APPS"][1] == {
+        "name": "GitHub (app)",
+        "client_id": "app-id",
+        "secret": "app-secret",
+        "settings": {"hidden": True},
+    }
 
 
 def test_openid_connect_providers_come_from_the_environment(monkeypatch):
