@@ -422,8 +422,9 @@ def writes_not_slowed(server: str, *, fault: str, faulty: AbstractContextManager
     """The writes on `server` timed calm, then inside `faulty` (which makes the fault, and may
     give a function to call before each round of writes): each kind's median at most
     SLOWER_MEDIAN_SECONDS above its calm median, and none above SLOWEST_FACTOR times it plus
-    SLOWEST_SECONDS, both after allowing for the machine's own DRIFT (a sign-in's time is mostly its password check, Argon2,
-    which moves with the load of this shared machine and which no fault changes)."""
+    SLOWEST_SECONDS, both after allowing for the machine's own DRIFT (a sign-in's time is mostly
+    its password check, Argon2, which moves with the load of this shared machine and which no
+    fault changes)."""
     calm = timed_writes(server, rounds=CALM_WRITES, inside=nullcontext())
     times = timed_writes(server, rounds=FAULT_WRITES, inside=faulty)
     figures = [
