@@ -47,6 +47,10 @@ class TokenFamily(models.Model):
     # The OAuth client (api.clients) the family was issued to, empty for the password grant and
     # the tokens page; its tokens carry it as `client_id` (RFC 9068), and only it may refresh them.
     client_id = models.CharField(max_length=100, blank=True)
+    # The RFC 7638 thumbprint of the key the family is bound to (DPoP, RFC 9449: api.dpop): its
+    # tokens carry it as `cnf.jkt`, and only a proof signed by that key refreshes it. Empty: the
+    # family's refresh tokens are bearer tokens.
+    dpop_jkt = models.CharField(max_length=64, blank=True)
     # The jti of the only refresh token of this family that may be exchanged next; empty when the
     # family never had a refresh token (an access token made for the comparison page).
     current_jti = models.CharField(max_length=64, blank=True)

@@ -31,7 +31,15 @@ from api.exceptions import (
 )
 from api.models import Note, RevocationMark, TokenFamily
 from api.token_errors import RejectedTokenError, Rejection
-from api.tokens import CLIENT_CLAIM, AccessToken, AnyToken, RefreshToken, token_unwrap
+from api.tokens import (
+    CLIENT_CLAIM,
+    CONFIRMATION_CLAIM,
+    AccessToken,
+    AnyToken,
+    RefreshToken,
+    bound_jkt,
+    token_unwrap,
+)
 from config.outages import DATABASE_UNREACHABLE
 
 logger = logging.getLogger(__name__)
@@ -48,11 +56,13 @@ class TokenPair:
     family: TokenFamily
     # The person's least recently used families, evicted to keep API_MAX_LIVE_TOKEN_FAMILIES.
     displaced: tuple[TokenFamily, ...] = ()
+    # The access token is bound to a DPoP key (RFC 9449): it is sent with the DPoP scheme.
+    dpop_bound: bool = False
 
     @property
     def token_type(self) -> str:
         """The scheme the access token is sent with."""
-        return jwt_settings.api_settings.AUTH_HEADER_TYPES[0]
+        return "DPoP" if self.dpop_bound else jwt_settings.api_settings.AUTH_HEADER_TYPES[0]
 
     @property
     def expires_in(self) -> int:
@@ -76,9 +86,18 @@ def access_token_serialize(access: AccessToken) -> str:
 
 
 def _pair(
-    refresh: RefreshToken, family: TokenFamily, displaced: tuple[TokenFamily, ...] = ()
+    refresh: RefreshToken,
+    family: TokenFamily,
+    displaced: tuple[TokenFamily, ...] = (),
+    *,
+    access_jkt: str = "",
 ) -> TokenPair:
+    """The pair of `refresh`; its access token bound to the DPoP key `access_jkt` when the
+    request carried a proof (RFC 9449 section 5: a refresh with a proof binds the new access
+    token, even of an unbound family), else as `refresh` is bound."""
     access = refresh.access_token
+    if access_jkt and not bound_jkt(access.payload):
+        access[CONFIRMATION_CLAIM] = {"jkt": access_jkt}
     return TokenPair(
         access=access_token_serialize(access),
         refresh=str(refresh),
@@ -86,6 +105,7 @@ def _pair(
         refresh_expires_at=datetime_from_epoch(refresh["exp"]),
         family=family,
         displaced=displaced,
+        dpop_bound=bool(bound_jkt(access.payload)),
     )
 
 
@@ -133,7 +153,9 @@ def token_pair_obtain(
 
 
 @transaction.atomic
-def token_pair_issue(*, user: Any, origin: str, name: str = "", client_id: str = "") -> TokenPair:
+def token_pair_issue(
+    *, user: Any, origin: str, name: str = "", client_id: str = "", jkt: str = ""
+) -> TokenPair:
     """A new token family for `user`, and its first pair of tokens.
 
     `user` is the account as it was authenticated (by its password, or by the session whose
@@ -152,8 +174,12 @@ def token_pair_issue(*, user: Any, origin: str, name: str = "", client_id: str =
     if current != (user.password, True):
         raise InvalidCredentialsError()
     now = clock.now()
-    family = TokenFamily(user=user, origin=origin, name=name, client_id=client_id, created_at=now)
-    refresh = RefreshToken.for_family(user=user, family_id=family.id.hex, client_id=client_id)
+    family = TokenFamily(
+        user=user, origin=origin, name=name, client_id=client_id, dpop_jkt=jkt, created_at=now
+    )
+    refresh = RefreshToken.for_family(
+        user=user, family_id=family.id.hex, client_id=client_id, jkt=jkt
+    )
     family.current_jti = refresh.jti
     family.expires_at = datetime_from_epoch(refresh["exp"])
     family.save(force_insert=True)
@@ -175,6 +201,7 @@ def _successor_seal(*, pair: TokenPair, spent: str) -> bytes:
             "refresh": pair.refresh,
             "access_exp": int(pair.access_expires_at.timestamp()),
             "refresh_exp": int(pair.refresh_expires_at.timestamp()),
+            "dpop_bound": pair.dpop_bound,
         },
         token=spent,
         context=pair.family.id.hex,
@@ -218,13 +245,14 @@ def _successor_from_window(
         access_expires_at=datetime_from_epoch(kept["access_exp"]),
         refresh_expires_at=datetime_from_epoch(kept["refresh_exp"]),
         family=family,
+        dpop_bound=bool(kept.get("dpop_bound")),
     )
 
 
 # SQLite has no row locks: a second transaction that wants the family row is refused (the test
 # database's shared cache says "table is locked", a file "database is locked") instead of waiting.
 # The refresh then starts again, a few times, which is what waiting on the lock would have done.
-def token_pair_refresh(*, refresh: str, client_id: str = "") -> TokenPair:
+def token_pair_refresh(*, refresh: str, client_id: str = "", jkt: str = "") -> TokenPair:
     """Exchange the refresh token `refresh` for a new pair, spending it (RFC 9700 section 4.14.2).
 
     Presenting a spent refresh token again means two parties hold the family: every token of the
@@ -243,6 +271,12 @@ def token_pair_refresh(*, refresh: str, client_id: str = "") -> TokenPair:
     - once the successor has itself been refreshed, the old token is reuse.
     Every answer from the window is audited and shown on the tokens page. 0 turns it off.
 
+    `jkt` is the thumbprint of the DPoP key the request proved it holds (api.dpop), if any. A
+    family bound to a key is refreshed with a proof of that key only: its current refresh token
+    without one is refused and left as it was; a spent one without one gets no window (a thief
+    replaying it gets nothing) and is reuse, which revokes the family. The new access token is
+    bound to the proof's key whenever there is one.
+
     A family issued to an OAuth client is refreshed by that client only (`client_id`, as the
     OAuth token endpoint authenticated it; RFC 6749 section 6), and a refresh token of another
     client is refused before anything is spent or revoked: a stranger cannot end the family.
@@ -251,7 +285,7 @@ def token_pair_refresh(*, refresh: str, client_id: str = "") -> TokenPair:
     token = RefreshToken(spent)
     if token.payload.get(CLIENT_CLAIM, "") != client_id:
         raise RejectedTokenError(Rejection.CLIENT_MISMATCH)
-    pair, rejection = _token_pair_refresh_locked(token=token, spent=spent)
+    pair, rejection = _token_pair_refresh_locked(token=token, spent=spent, jkt=jkt)
     if rejection is not None:
         raise RejectedTokenError(rejection)
     return pair
@@ -259,7 +293,7 @@ def token_pair_refresh(*, refresh: str, client_id: str = "") -> TokenPair:
 
 @transaction.atomic
 def _token_pair_refresh_locked(
-    *, token: RefreshToken, spent: str
+    *, token: RefreshToken, spent: str, jkt: str
 ) -> tuple[TokenPair | None, Rejection | None]:
     """token_pair_refresh in one transaction, the family row locked: the pair, or why not."""
     family = (
@@ -272,8 +306,10 @@ def _token_pair_refresh_locked(
     if family is None or family.revoked_at is not None:
         return None, revocation.family_rejection(family)
     replay = None
+    key_proved = not family.dpop_jkt or family.dpop_jkt == jkt
     if family.current_jti != token.jti:
-        replay = _successor_from_window(family=family, token=token, spent=spent, now=now)
+        if key_proved:
+            replay = _successor_from_window(family=family, token=token, spent=spent, now=now)
         if replay is None:
             token_family_revoke(family=family, reason=TokenFamily.RevokeReason.REUSED)
             audit_event_record(
@@ -282,14 +318,19 @@ def _token_pair_refresh_locked(
                 detail={"family": family.id.hex},
             )
             return None, Rejection.REFRESH_REUSED
+    elif not key_proved:
+        return None, Rejection.DPOP_KEY_MISMATCH
     if not family.user.is_active:
         return None, Rejection.USER_INACTIVE
     if replay is not None:
         return replay, None
     rotated = RefreshToken.for_family(
-        user=family.user, family_id=token.family_id, client_id=family.client_id
+        user=family.user,
+        family_id=token.family_id,
+        client_id=family.client_id,
+        jkt=family.dpop_jkt,
     )
-    pair = _pair(rotated, family)
+    pair = _pair(rotated, family, access_jkt=jkt)
     window_open = settings.JWT_REFRESH_REUSE_GRACE_SECONDS > 0 and not family.current_from_window
     family.successor_sealed = _successor_seal(pair=pair, spent=spent) if window_open else None
     family.current_from_window = False

@@ -33,6 +33,7 @@ class Rejection(StrEnum):
     REFRESH_SPENT = "refresh_token_spent"
     USER_INACTIVE = "user_inactive"
     CLIENT_MISMATCH = "token_client_mismatch"
+    DPOP_KEY_MISMATCH = "token_dpop_key_mismatch"
 
     @property
     def message(self) -> str:
@@ -68,6 +69,9 @@ MESSAGES = {
     Rejection.REFRESH_SPENT: "This refresh token was already exchanged for a newer one.",
     Rejection.USER_INACTIVE: "The account is inactive.",
     Rejection.CLIENT_MISMATCH: "The token was issued to another client.",
+    Rejection.DPOP_KEY_MISMATCH: (
+        "The token is bound to a DPoP key: only a proof signed by that key may use it."
+    ),
 }
 
 

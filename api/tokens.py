@@ -27,6 +27,15 @@ USERNAME_CLAIM = "preferred_username"
 EMAIL_CLAIM = "email"
 # The OAuth client a token was issued to (RFC 9068 section 2.2), on tokens from api.oauth only.
 CLIENT_CLAIM = "client_id"
+# RFC 9449 section 6.1: a DPoP-bound token's key, as {"jkt": <RFC 7638 thumbprint>}.
+CONFIRMATION_CLAIM = "cnf"
+
+
+def bound_jkt(payload: dict[str, Any]) -> str:
+    """The thumbprint of the key a token is bound to, or "" for a bearer token."""
+    confirmation = payload.get(CONFIRMATION_CLAIM)
+    jkt = confirmation.get("jkt") if isinstance(confirmation, dict) else None
+    return jkt if isinstance(jkt, str) else ""
 
 
 class ApiTokenMixin:
@@ -116,13 +125,18 @@ class RefreshToken(ApiTokenMixin, simplejwt_tokens.RefreshToken):
         return access
 
     @classmethod
-    def for_family(cls, *, user: Any, family_id: str, client_id: str = "") -> "RefreshToken":
+    def for_family(
+        cls, *, user: Any, family_id: str, client_id: str = "", jkt: str = ""
+    ) -> "RefreshToken":
         """A new refresh token of family `family_id` for `user`, issued to the OAuth client
-        `client_id` if any (its access tokens copy the claim)."""
+        `client_id` if any, bound to the DPoP key whose thumbprint is `jkt` if any (its access
+        tokens copy both claims)."""
         token = cls.for_user(user)
         token[FAMILY_CLAIM] = family_id
         if client_id:
             token[CLIENT_CLAIM] = client_id
+        if jkt:
+            token[CONFIRMATION_CLAIM] = {"jkt": jkt}
         return token
 
 

@@ -360,6 +360,13 @@ OAUTH_CLIENT_SECRET_FAILURE_RATE = env.str("OAUTH_CLIENT_SECRET_FAILURE_RATE", d
 OAUTH_USER_CODE_RATE = env.str("OAUTH_USER_CODE_RATE", default="10/10min")
 # A token family's "last used" time is written at most this often.
 JWT_LAST_USED_RESOLUTION_SECONDS = 60
+
+# DPoP (RFC 9449, api.dpop): a proof is good for DPOP_PROOF_MAX_AGE_SECONDS after its iat (and
+# at most DPOP_PROOF_CLOCK_SKEW_SECONDS before it), and its jti is remembered that long; a server
+# nonce for DPOP_NONCE_SECONDS.
+DPOP_PROOF_MAX_AGE_SECONDS = env.int("DPOP_PROOF_MAX_AGE_SECONDS", default=60)
+DPOP_PROOF_CLOCK_SKEW_SECONDS = env.int("DPOP_PROOF_CLOCK_SKEW_SECONDS", default=5)
+DPOP_NONCE_SECONDS = env.int("DPOP_NONCE_SECONDS", default=300)
 # The largest JSON body the API reads; its documents are small.
 API_MAX_BODY_BYTES = 64 * 1024
 # Live token families a person may hold; a new one past this revokes their oldest.
