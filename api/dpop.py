@@ -209,4 +209,3 @@ def proof_verify(
     if nonce_required and not nonce_valid(claims.get("nonce")):
         raise DpopError(DpopErrorCode.USE_NONCE, "Use the server's DPoP nonce.")
     return Proof(jkt=key.thumbprint(), jti=jti, iat=iat)
-
