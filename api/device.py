@@ -209,8 +209,9 @@ def device_request_decide(*, user_code: str, user: Any, approve: bool) -> bool:
     return True
 
 
-def device_code_exchange(*, client: Client, device_code: str) -> TokenPair:
-    """The token pair for an approved request, once; otherwise the RFC 8628 section 3.5 error."""
+def device_code_exchange(*, client: Client, device_code: str, jkt: str = "") -> TokenPair:
+    """The token pair for an approved request, once (bound to the DPoP key `jkt` if any);
+    otherwise the RFC 8628 section 3.5 error."""
     state_key = _state_key(device_code)
     state = cache.get(state_key)
     if state is None or state["client_id"] != client.pk:
@@ -234,7 +235,11 @@ def device_code_exchange(*, client: Client, device_code: str) -> TokenPair:
         ) from None
     try:
         pair = token_pair_issue(
-            user=user, origin=TokenFamily.Origin.DEVICE, name=client.name, client_id=client.pk
+            user=user,
+            origin=TokenFamily.Origin.DEVICE,
+            name=client.name,
+            client_id=client.pk,
+            jkt=jkt,
         )
     except InvalidCredentialsError:  # the password changed or the account closed just now
         raise OAuthError(

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.http import HttpRequest
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -209,3 +210,28 @@ def proof_verify(
     if nonce_required and not nonce_valid(claims.get("nonce")):
         raise DpopError(DpopErrorCode.USE_NONCE, "Use the server's DPoP nonce.")
     return Proof(jkt=key.thumbprint(), jti=jti, iat=iat)
+
+
+def proof_id(proof: Proof) -> str:
+    """What identifies a proof among those remembered: its key and its jti, digested."""
+    return hashlib.sha256(f"{proof.jkt}:{proof.jti}".encode()).hexdigest()
+
+
+def proof_memory_seconds() -> int:
+    """How long a proof's jti is remembered: as long as the proof may be presented."""
+    return settings.DPOP_PROOF_MAX_AGE_SECONDS + settings.DPOP_PROOF_CLOCK_SKEW_SECONDS + 1
+
+
+def token_request_proof(request: HttpRequest) -> Proof | None:
+    """The proof a token request carries, or None without one (then the tokens are bearer
+    tokens). The token endpoints always demand the server's nonce (RFC 9449 section 8), and a
+    proof is used once: its jti is added to the shared cache, where a second add fails."""
+    proof = proof_of(request)
+    if proof is None:
+        return None
+    checked = proof_verify(
+        proof, method=request.method, url=request_url(request), nonce_required=True
+    )
+    if not cache.add(f"api:dpop:token:{proof_id(checked)}", 1, timeout=proof_memory_seconds()):
+        raise _invalid("The DPoP proof was used before.")
+    return checked

@@ -16,7 +16,12 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from api.exceptions import BEARER_CHALLENGE, InvalidTokenError, RequestTooLargeError
+from api.exceptions import (
+    API_CHALLENGE,
+    DpopProofError,
+    InvalidTokenError,
+    RequestTooLargeError,
+)
 from api.token_errors import RejectedTokenError
 
 
@@ -26,10 +31,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if not isinstance(exc, exceptions.APIException):
         return None
     headers = {}
-    if isinstance(exc, InvalidTokenError):
+    if isinstance(exc, InvalidTokenError | DpopProofError):
         headers["WWW-Authenticate"] = exc.challenge
+        if isinstance(exc, DpopProofError):
+            headers.update(exc.headers)
     elif exc.status_code == status.HTTP_401_UNAUTHORIZED:
-        headers["WWW-Authenticate"] = getattr(exc, "auth_header", None) or BEARER_CHALLENGE
+        headers["WWW-Authenticate"] = getattr(exc, "auth_header", None) or API_CHALLENGE
     body = error_body(exc)
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         headers["Retry-After"] = str(math.ceil(exc.wait))

@@ -3,10 +3,15 @@ answers them, and every other error, in the API's one JSON shape)."""
 
 from rest_framework import exceptions, status
 
+from api.dpop import DPOP_ALGORITHMS, DpopError, DpopErrorCode, nonce_issue
 from api.token_errors import Rejection
 
 REALM = "api"
 BEARER_CHALLENGE = f'Bearer realm="{REALM}"'
+# RFC 9449 section 7.1: the API takes DPoP-bound tokens too, with proofs signed with these.
+DPOP_CHALLENGE = f'DPoP algs="{" ".join(DPOP_ALGORITHMS)}"'
+# What a request without credentials is told: either scheme.
+API_CHALLENGE = f"{BEARER_CHALLENGE}, {DPOP_CHALLENGE}"
 
 
 class ApiError(exceptions.APIException):
@@ -54,18 +59,45 @@ class CsrfFailedError(exceptions.PermissionDenied):
 
 
 class InvalidTokenError(ApiError):
-    """A refused token, with the reason as its code."""
+    """A refused token, with the reason as its code; the challenge of the scheme it came with
+    names the error, beside the other scheme's."""
 
     status_code = status.HTTP_401_UNAUTHORIZED
     default_code = "token_invalid"
 
-    def __init__(self, rejection: Rejection) -> None:
+    def __init__(self, rejection: Rejection, *, scheme: str = "Bearer") -> None:
         self.rejection = rejection
+        self.scheme = scheme
         super().__init__(detail=rejection.message, code=rejection.value)
 
     @property
     def challenge(self) -> str:
+        error = f'error="invalid_token", error_description="{self.rejection.message}"'
+        if self.scheme == "DPoP":
+            return f"{DPOP_CHALLENGE}, {error}, {BEARER_CHALLENGE}"
+        return f"{BEARER_CHALLENGE}, {error}, {DPOP_CHALLENGE}"
+
+
+class DpopProofError(ApiError):
+    """A DPoP proof refused at the API (RFC 9449 section 7.1): `invalid_dpop_proof`, or
+    `use_dpop_nonce` with the nonce to use in `DPoP-Nonce`."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "invalid_dpop_proof"
+
+    def __init__(self, error: DpopError) -> None:
+        self.error = error
+        super().__init__(detail=error.description, code=error.code.value)
+
+    @property
+    def challenge(self) -> str:
         return (
-            f'Bearer realm="{REALM}", error="invalid_token", '
-            f'error_description="{self.rejection.message}"'
+            f'{DPOP_CHALLENGE}, error="{self.error.code.value}", '
+            f'error_description="{self.error.description}", {BEARER_CHALLENGE}'
         )
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self.error.code == DpopErrorCode.USE_NONCE:
+            return {"DPoP-Nonce": nonce_issue()}
+        return {}

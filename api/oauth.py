@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import settings as jwt_settings
 
-from api import device, selectors, services
+from api import device, dpop, selectors, services
 from api.backends import MAX_TOKEN_LENGTH
 from api.clients import (
     DEVICE_CODE_GRANT,
@@ -113,10 +113,10 @@ def required(form: dict[str, str], name: str) -> str:
 
 
 def token_response(pair: TokenPair) -> dict[str, Any]:
-    """RFC 6749 section 5.1."""
+    """RFC 6749 section 5.1; `token_type` "DPoP" for a key-bound access token (RFC 9449)."""
     return {
         "access_token": pair.access,
-        "token_type": "Bearer",
+        "token_type": pair.token_type,
         "expires_in": pair.expires_in,
         "refresh_token": pair.refresh,
     }
@@ -137,12 +137,14 @@ class OAuthTokenApi(OAuthApi):
             if credentials is not None
             else None
         )
+        proof = dpop_proof(request)
+        jkt = proof.jkt if proof is not None else ""
         if grant_type == DEVICE_CODE_GRANT:
             if client is None:
                 raise OAuthError("invalid_request", "The parameter client_id is missing.")
             client_grant_check(client, grant_type)
             pair = device.device_code_exchange(
-                client=client, device_code=required(form, "device_code")
+                client=client, device_code=required(form, "device_code"), jkt=jkt
             )
         elif grant_type == REFRESH_TOKEN_GRANT:
             if client is not None:
@@ -151,6 +153,7 @@ class OAuthTokenApi(OAuthApi):
                 pair = services.token_pair_refresh(
                     refresh=required(form, "refresh_token"),
                     client_id=client.pk if client is not None else "",
+                    jkt=jkt,
                 )
             except RejectedTokenError as error:
                 raise OAuthError("invalid_grant", error.rejection.message) from None
@@ -159,7 +162,20 @@ class OAuthTokenApi(OAuthApi):
                 "unsupported_grant_type",
                 "This server issues tokens for the device code and refresh token grants.",
             )
-        return Response(token_response(pair))
+        headers = {"DPoP-Nonce": dpop.nonce_issue()} if proof is not None else None
+        return Response(token_response(pair), headers=headers)
+
+
+def dpop_proof(request: Request) -> dpop.Proof | None:
+    """The token request's DPoP proof (api.dpop), or None; a bad one is an RFC 9449 error, and
+    `use_dpop_nonce` comes with the nonce to use."""
+    try:
+        return dpop.token_request_proof(request)
+    except dpop.DpopError as error:
+        headers = {}
+        if error.code == dpop.DpopErrorCode.USE_NONCE:
+            headers["DPoP-Nonce"] = dpop.nonce_issue()
+        raise OAuthError(error.code.value, error.description, headers=headers) from None
 
 
 class DeviceAuthorizationApi(OAuthApi):
@@ -271,6 +287,7 @@ class AuthorizationServerMetadataApi(APIView):
                 "introspection_endpoint": url("oauth-introspect"),
                 "jwks_uri": url("jwks"),
                 "grant_types_supported": [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT],
+                "dpop_signing_alg_values_supported": list(dpop.DPOP_ALGORITHMS),
                 "response_types_supported": [],
                 "token_endpoint_auth_methods_supported": auth_methods,
                 "revocation_endpoint_auth_methods_supported": auth_methods,

@@ -71,10 +71,12 @@ FAMILY_REJECTIONS = {REVOKED: Rejection.REVOKED, EVICTED: Rejection.EVICTED}
 
 @dataclass(frozen=True)
 class AccessCheck:
-    """What the cache says about one verified access token."""
+    """What the cache says about one verified access token (and the DPoP proof sent with it)."""
 
     rejection: Rejection | None
     record_use: bool
+    # The proof's jti was not seen before (always True without a proof).
+    proof_first_use: bool = True
 
 
 def family_rejection(family: Any) -> Rejection:
@@ -89,22 +91,70 @@ def mark_lifetime() -> int:
     return int(api.REFRESH_TOKEN_LIFETIME.total_seconds()) + int(api.LEEWAY or 0) + 1
 
 
-def access_token_check(*, claims: dict[str, Any]) -> AccessCheck:
+def proof_key(user_id: str, proof_id: str) -> str:
+    """Where a DPoP proof sent with a token of `user_id` is remembered (`proof_id`: a digest of
+    its key and jti), under the person's hash tag, beside their marks."""
+    return f"api:dpop:{{{user_id}}}:proof:{proof_id}"
+
+
+def access_token_check(
+    *, claims: dict[str, Any], proof_id: str | None = None, proof_seconds: int = 0
+) -> AccessCheck:
     """Revoked or not, and whether the family's last-used time is due (then it is recorded as
-    taken: the caller writes it). For a token being used; to look without using it, call
-    `access_token_rejection`."""
-    rejection = access_token_rejection(claims=claims)
+    taken: the caller writes it). With `proof_id`, the DPoP proof sent with the token is also
+    remembered for `proof_seconds`, in the same round trip, and `proof_first_use` says whether
+    it was new. For a token being used; to look without using it, call `access_token_rejection`."""
+    user_id = str(claims["sub"])
+    remember = (proof_key(user_id, proof_id), proof_seconds) if proof_id is not None else None
+    rejection, first_use = _rejection(claims=claims, remember=remember)
     return AccessCheck(
         rejection=rejection,
         record_use=rejection is None and _family_use_due(claims["fid"]),
+        proof_first_use=first_use,
     )
 
 
 def access_token_rejection(*, claims: dict[str, Any]) -> Rejection | None:
     """Why a mark refuses the verified token `claims` describe, if one does: one MGET."""
+    return _rejection(claims=claims, remember=None)[0]
+
+
+def _marks_read(keys: list[str], remember: tuple[str, int] | None) -> tuple[dict[str, Any], bool]:
+    """The marks found under `keys` and, with `remember` (a key and seconds), whether that key
+    was added (SET NX): on Redis one pipeline, one round trip, its keys under one hash tag so a
+    Redis Cluster serves them from one node; elsewhere (local memory) an add, then the read."""
+    if remember is None:
+        return cache.get_many(keys), True
+    key, seconds = remember
+    client = getattr(cache, "client", None)
+    if not hasattr(client, "get_client"):
+        added = cache.add(key, 1, timeout=seconds)
+        return cache.get_many(keys), added
+    pipeline = client.get_client(write=True).pipeline(transaction=False)
+    pipeline.mget([cache.make_key(each) for each in keys])
+    pipeline.set(cache.make_key(key), 1, nx=True, ex=seconds)
+    values, added = pipeline.execute()
+    found = {
+        each: client.decode(value)
+        for each, value in zip(keys, values, strict=True)
+        if value is not None
+    }
+    return found, bool(added)
+
+
+def _rejection(
+    *, claims: dict[str, Any], remember: tuple[str, int] | None
+) -> tuple[Rejection | None, bool]:
     jti, family_id, user_id = claims["jti"], claims["fid"], str(claims["sub"])
     keys = [jti_key(user_id, jti), family_key(user_id, family_id), user_key(user_id)]
-    found = cache.get_many(keys)
+    found, first_use = _marks_read(keys, remember)
+    return _marks_rejection(claims, keys, found), first_use
+
+
+def _marks_rejection(
+    claims: dict[str, Any], keys: list[str], found: dict[str, Any]
+) -> Rejection | None:
+    jti, family_id, user_id = claims["jti"], claims["fid"], str(claims["sub"])
     if keys[2] not in found:
         found = _marks_from_database(jti=jti, family_id=family_id, user_id=user_id)
         user_marks_restore(user_id=user_id)

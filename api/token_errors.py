@@ -34,6 +34,8 @@ class Rejection(StrEnum):
     USER_INACTIVE = "user_inactive"
     CLIENT_MISMATCH = "token_client_mismatch"
     DPOP_KEY_MISMATCH = "token_dpop_key_mismatch"
+    DPOP_BOUND = "token_dpop_bound"
+    DPOP_NOT_BOUND = "token_not_dpop_bound"
 
     @property
     def message(self) -> str:
@@ -42,7 +44,7 @@ class Rejection(StrEnum):
 
 MESSAGES = {
     Rejection.HEADER_MALFORMED: (
-        "The Authorization header must be the Bearer scheme followed by one token."
+        "The Authorization header must be the Bearer or DPoP scheme followed by one token."
     ),
     Rejection.MALFORMED: "The token is not a well-formed JWT.",
     Rejection.TOO_LONG: "The token is longer than any token this API issues.",
@@ -72,6 +74,10 @@ MESSAGES = {
     Rejection.DPOP_KEY_MISMATCH: (
         "The token is bound to a DPoP key: only a proof signed by that key may use it."
     ),
+    Rejection.DPOP_BOUND: (
+        "The token is bound to a DPoP key: send it with the DPoP scheme and a proof."
+    ),
+    Rejection.DPOP_NOT_BOUND: "The token is not bound to a key: send it with the Bearer scheme.",
 }
 
 

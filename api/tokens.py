@@ -154,13 +154,19 @@ def token_unwrap(raw: Any) -> tuple[str, bool]:
     return text, False
 
 
+def access_token_open(raw: Any) -> AccessToken:
+    """An access token, signed or encrypted, verified (signature, claims); no mark checked."""
+    signed, encrypted = token_unwrap(raw)
+    token = AccessToken(signed)
+    token.encrypted = encrypted
+    return token
+
+
 def access_token_verify(raw: Any, *, check_revocation: bool = True) -> tuple[AccessToken, bool]:
     """An access token, signed or encrypted, verified and (unless `check_revocation` is False,
     which only a measurement of its cost may ask) checked against the revocation marks; with it,
     whether its family's last-used time is due for a write."""
-    signed, encrypted = token_unwrap(raw)
-    token = AccessToken(signed)
-    token.encrypted = encrypted
+    token = access_token_open(raw)
     if not check_revocation:
         return token, False
     check = revocation.access_token_check(claims=token.payload)

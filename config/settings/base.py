@@ -367,6 +367,8 @@ JWT_LAST_USED_RESOLUTION_SECONDS = 60
 DPOP_PROOF_MAX_AGE_SECONDS = env.int("DPOP_PROOF_MAX_AGE_SECONDS", default=60)
 DPOP_PROOF_CLOCK_SKEW_SECONDS = env.int("DPOP_PROOF_CLOCK_SKEW_SECONDS", default=5)
 DPOP_NONCE_SECONDS = env.int("DPOP_NONCE_SECONDS", default=300)
+# The token endpoints always demand a server nonce in a proof; the API only with this on.
+DPOP_API_NONCE = env.bool("DPOP_API_NONCE", default=False)
 # The largest JSON body the API reads; its documents are small.
 API_MAX_BODY_BYTES = 64 * 1024
 # Live token families a person may hold; a new one past this revokes their oldest.

@@ -23,7 +23,8 @@ from tests.api.forge import b64, claims_for, signed_with_our_key, unsigned
 pytestmark = pytest.mark.django_db
 
 CHALLENGE = re.compile(
-    r'Bearer realm="api", error="invalid_token", error_description="[ -!#-\[\]-~]+"'
+    r'Bearer realm="api", error="invalid_token", error_description="[ -!#-\[\]-~]+", '
+    r'DPoP algs="ES256 PS256 RS256 Ed25519"'
 )
 
 

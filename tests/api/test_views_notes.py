@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from api.exceptions import API_CHALLENGE
 from api.models import Note, TokenFamily
 from api.services import token_pair_issue
 from tests.api.conftest import bearer
@@ -139,7 +140,7 @@ def test_notes_need_authentication(api_client):
     response = api_client.get("/api/notes/")
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["WWW-Authenticate"] == API_CHALLENGE
 
 
 def test_an_unknown_page_is_a_404_in_the_error_shape(api_client, headers):

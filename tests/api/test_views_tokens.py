@@ -8,6 +8,7 @@ import jwt
 import pytest
 from allauth.account.models import EmailAddress
 
+from api.exceptions import API_CHALLENGE
 from api.models import TokenFamily
 from api.tokens import RefreshToken
 from tests.api.conftest import bearer
@@ -113,7 +114,7 @@ def test_unknown_user_and_wrong_password_answer_identically(api_client, user):
                 "message": "No active account matches these credentials.",
             }
         }
-        assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+        assert response["WWW-Authenticate"] == API_CHALLENGE
 
 
 def test_an_unverified_email_is_told_apart_only_after_the_right_password(api_client, password):
@@ -364,7 +365,7 @@ def test_revoke_all_needs_authentication(api_client):
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response.json()["error"]["code"] == "not_authenticated"
-    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["WWW-Authenticate"] == API_CHALLENGE
 
 
 @pytest.mark.parametrize("login", ["a\u0000b", "x" * 255 + "@example.com"])

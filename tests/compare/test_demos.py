@@ -103,7 +103,8 @@ def test_a_revoked_token_is_refused_by_the_api(page_request, client, user):
     assert result.after.status == HTTPStatus.UNAUTHORIZED
     assert result.after.error_code == "token_revoked"
     assert result.after.challenge == (
-        'Bearer realm="api", error="invalid_token", error_description="The token has been revoked."'
+        'Bearer realm="api", error="invalid_token", '
+        'error_description="The token has been revoked.", DPoP algs="ES256 PS256 RS256 Ed25519"'
     )
     assert result.stateless_still_accepts
     # The revocation endpoint really revoked it: its mark is in the database.
