@@ -31,10 +31,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if not isinstance(exc, exceptions.APIException):
         return None
     headers = {}
+    if isinstance(exc, DpopProofError):
+        headers.update(exc.headers)
     if isinstance(exc, InvalidTokenError | DpopProofError):
-        headers["WWW-Authenticate"] = exc.challenge
-        if isinstance(exc, DpopProofError):
-            headers.update(exc.headers)
+        if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+            headers["WWW-Authenticate"] = exc.challenge
     elif exc.status_code == status.HTTP_401_UNAUTHORIZED:
         headers["WWW-Authenticate"] = getattr(exc, "auth_header", None) or API_CHALLENGE
     body = error_body(exc)

@@ -79,14 +79,18 @@ class InvalidTokenError(ApiError):
 
 
 class DpopProofError(ApiError):
-    """A DPoP proof refused at the API (RFC 9449 section 7.1): `invalid_dpop_proof`, or
-    `use_dpop_nonce` with the nonce to use in `DPoP-Nonce`."""
+    """A DPoP proof refused: `invalid_dpop_proof`, or `use_dpop_nonce` with the nonce to use in
+    `DPoP-Nonce`; 401 with a challenge at the API (RFC 9449 section 7.1), 400 at a token endpoint
+    (section 5)."""
 
     status_code = status.HTTP_401_UNAUTHORIZED
     default_code = "invalid_dpop_proof"
 
-    def __init__(self, error: DpopError) -> None:
+    def __init__(
+        self, error: DpopError, *, status_code: int = status.HTTP_401_UNAUTHORIZED
+    ) -> None:
         self.error = error
+        self.status_code = status_code
         super().__init__(detail=error.description, code=error.code.value)
 
     @property

@@ -132,12 +132,13 @@ def _families_over_limit_evict(*, family: TokenFamily, now: dt.datetime) -> tupl
 
 
 def token_pair_obtain(
-    *, request: HttpRequest, login: str, password: str, name: str = ""
+    *, request: HttpRequest, login: str, password: str, name: str = "", jkt: str = ""
 ) -> TokenPair:
     """A new token family for the account `login` (username or email) names, if `password` is
     its password. Unknown account, wrong password and inactive account raise the same error; an
     unconfirmed email or a second factor is told apart only once the password has been found
-    right (such an account mints tokens from its signed-in session instead)."""
+    right (such an account mints tokens from its signed-in session instead). With `jkt`, the
+    family is bound to that DPoP key."""
     user = authenticate(request, username=login, password=password)
     if user is None or not user.is_active:
         raise InvalidCredentialsError()
@@ -149,7 +150,7 @@ def token_pair_obtain(
     if is_mfa_enabled(user):
         # A password alone must not mint tokens for an account that needs more to sign in.
         raise SecondFactorRequiredError()
-    return token_pair_issue(user=user, origin=TokenFamily.Origin.PASSWORD, name=name)
+    return token_pair_issue(user=user, origin=TokenFamily.Origin.PASSWORD, name=name, jkt=jkt)
 
 
 @transaction.atomic

@@ -16,8 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import selectors, services
+from api import dpop, selectors, services
 from api.backends import MAX_TOKEN_LENGTH
+from api.exceptions import DpopProofError
 from api.keys.jwks import jwks_document
 from api.pagination import ApiPagination
 from api.schema import RequestSerializer, StringField, error_responses
@@ -44,9 +45,27 @@ class TokenApi(APIView):
         return response
 
 
+def token_request_jkt(request: Request) -> str:
+    """The thumbprint of the key the request's DPoP proof proves (api.dpop), or "" without a
+    proof; a bad proof is a 400 (RFC 9449 section 5), `use_dpop_nonce` with the nonce to use."""
+    try:
+        proof = dpop.token_request_proof(request)
+    except dpop.DpopError as error:
+        raise DpopProofError(error, status_code=status.HTTP_400_BAD_REQUEST) from None
+    return proof.jkt if proof is not None else ""
+
+
+def token_pair_response(pair: services.TokenPair, jkt: str) -> Response:
+    """The pair; with a proof, a fresh server nonce for the client's next one."""
+    headers = {"DPoP-Nonce": dpop.nonce_issue()} if jkt else None
+    return Response(TokenPairOutputSerializer(pair).data, headers=headers)
+
+
 class TokenPairOutputSerializer(serializers.Serializer):
-    token_type = serializers.CharField(help_text="Always `Bearer`.")
-    access = serializers.CharField(help_text="Send as `Authorization: Bearer <access>`.")
+    token_type = serializers.CharField(
+        help_text="`Bearer`, or `DPoP` when the request carried a DPoP proof (RFC 9449)."
+    )
+    access = serializers.CharField(help_text="Send as `Authorization: <token_type> <access>`.")
     refresh = serializers.CharField(help_text="Exchange at /api/auth/token/refresh/; single use.")
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
     access_expires_at = serializers.DateTimeField()
@@ -85,14 +104,16 @@ class TokenObtainApi(TokenApi):
         serializer = self.TokenObtainInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        jkt = token_request_jkt(request)
         with password_attempt(request):
             pair = services.token_pair_obtain(
                 request=request,
                 login=data.get("username") or data["email"],
                 password=data["password"],
                 name=data["name"],
+                jkt=jkt,
             )
-        return Response(TokenPairOutputSerializer(pair).data)
+        return token_pair_response(pair, jkt)
 
 
 class TokenRefreshApi(TokenApi):
@@ -109,8 +130,9 @@ class TokenRefreshApi(TokenApi):
     def post(self, request: Request) -> Response:
         serializer = self.TokenRefreshInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pair = services.token_pair_refresh(refresh=serializer.validated_data["refresh"])
-        return Response(TokenPairOutputSerializer(pair).data)
+        jkt = token_request_jkt(request)
+        pair = services.token_pair_refresh(refresh=serializer.validated_data["refresh"], jkt=jkt)
+        return token_pair_response(pair, jkt)
 
 
 class TokenVerifyApi(TokenApi):

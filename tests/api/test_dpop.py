@@ -217,3 +217,67 @@ def test_a_token_endpoint_proof_is_used_once(key, cli_client, user):
         "error_description": "The DPoP proof was used before.",
     }
     assert not TokenFamily.objects.exists()
+
+
+def json_token_request(path: str, body: dict, key: DpopSigner):
+    """A JSON token request with a DPoP proof, after the nonce the first answer names."""
+    url = f"http://testserver{path}"
+    client = HttpClient()
+    first = client.post(
+        path, body, content_type="application/json", HTTP_DPOP=key.proof("POST", url)
+    )
+    assert first.status_code == HTTPStatus.BAD_REQUEST
+    assert first.json()["error"]["code"] == "use_dpop_nonce"
+    proof = key.proof("POST", url, nonce=first["DPoP-Nonce"])
+    return client.post(path, body, content_type="application/json", HTTP_DPOP=proof)
+
+
+@pytest.mark.django_db
+def test_the_json_endpoints_bind_and_refresh_with_proofs(user, password, key):
+    login = {"username": user.username, "password": password}
+
+    obtained = json_token_request("/api/auth/token/", login, key)
+
+    assert obtained.status_code == HTTPStatus.OK, obtained.content
+    pair = obtained.json()
+    assert pair["token_type"] == "DPoP"
+    token = pair["access"]
+    assert me(token, key.proof("GET", ME_URL, access_token=token)).status_code == HTTPStatus.OK
+    without = HttpClient().post(
+        "/api/auth/token/refresh/", {"refresh": pair["refresh"]}, content_type="application/json"
+    )
+    assert without.status_code == HTTPStatus.UNAUTHORIZED
+    assert without.json()["error"]["code"] == "token_dpop_key_mismatch"
+    refreshed = json_token_request("/api/auth/token/refresh/", {"refresh": pair["refresh"]}, key)
+    assert refreshed.status_code == HTTPStatus.OK
+    assert refreshed.json()["token_type"] == "DPoP"
+
+
+@pytest.mark.django_db
+def test_a_bad_proof_at_a_json_token_endpoint_checks_no_password(user, password, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "token_account_address": "3/15min",
+        },
+    }
+    wrong = {"username": user.username, "password": "not the password"}
+    proof = DpopSigner().proof("GET", "http://testserver/api/auth/token/")
+
+    answers = [
+        HttpClient().post(
+            "/api/auth/token/", wrong, content_type="application/json", HTTP_DPOP=proof
+        )
+        for _ in range(5)
+    ]
+
+    assert {answer.status_code for answer in answers} == {HTTPStatus.BAD_REQUEST}
+    assert answers[0].json()["error"]["code"] == "invalid_dpop_proof"
+    assert "WWW-Authenticate" not in answers[0]
+    # No wrong password was counted: the owner is not held back.
+    login = {"username": user.username, "password": password}
+    assert (
+        HttpClient().post("/api/auth/token/", login, content_type="application/json").status_code
+        == HTTPStatus.OK
+    )
