@@ -1,19 +1,27 @@
 """The reference command-line client: signs in with the device grant and calls the API.
 
     python -m api.reference_client login    # shows a code and a URL; approve it in a browser
+                                            # (--dpop: bind the tokens to a key of its own)
     python -m api.reference_client me       # GET /api/me/ with the access token (refreshed if due)
     python -m api.reference_client logout   # revokes the tokens (RFC 7009) and forgets them
 
+With `login --dpop` the tokens are bound to a key the client makes (an EC P-256 key, kept in the
+tokens file): every token request and API call then carries a DPoP proof signed with it (RFC
+9449; `cryptography` signs), so the tokens are worth nothing to whoever copies them without it.
+
 The server's URL comes from --server or SIGNIN_LAB_URL (default http://127.0.0.1:8000). Everything
 else is discovered from its RFC 8414 metadata. The tokens are kept in a file only its owner can
-read (--tokens, default ~/.config/signin-lab/tokens.json). Standard library only, and nothing from
-this project: it is what any app would write against the published endpoints, as the built-in
-public client `signin-lab-cli`.
+read (--tokens, default ~/.config/signin-lab/tokens.json). Standard library only (`cryptography`
+for DPoP), and nothing from this project: it is what any app would write against the published
+endpoints, as the built-in public client `signin-lab-cli`.
 """
 
 import argparse
+import base64
+import hashlib
 import json
 import os
+import secrets
 import sys
 import time
 import urllib.error
@@ -35,6 +43,62 @@ class ClientError(Exception):
     """Something to tell the person, then exit 1."""
 
 
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class DpopKey:
+    """The client's DPoP key (EC P-256, ES256) and the server's latest nonce (RFC 9449)."""
+
+    def __init__(self, private_pem: bytes | None = None) -> None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.key = (
+            serialization.load_pem_private_key(private_pem, password=None)
+            if private_pem
+            else ec.generate_private_key(ec.SECP256R1())
+        )
+        self.nonce: str | None = None
+
+    def pem(self) -> str:
+        from cryptography.hazmat.primitives import serialization
+
+        return self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode("ascii")
+
+    def proof(self, method: str, url: str, token: str | None = None) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        numbers = self.key.public_key().public_numbers()
+        jwk = {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": b64url(numbers.x.to_bytes(32, "big")),
+            "y": b64url(numbers.y.to_bytes(32, "big")),
+        }
+        claims = {
+            "jti": secrets.token_urlsafe(16),
+            "htm": method,
+            "htu": url.split("?", 1)[0].split("#", 1)[0],
+            "iat": int(time.time()),
+        }
+        if token is not None:
+            claims["ath"] = b64url(hashlib.sha256(token.encode("ascii")).digest())
+        if self.nonce is not None:
+            claims["nonce"] = self.nonce
+        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk}
+        signing_input = ".".join(b64url(json.dumps(part).encode()) for part in (header, claims))
+        der = self.key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der)
+        return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
 def request(
     url: str,
     *,
@@ -43,9 +107,11 @@ def request(
     token: str | None = None,
     headers: dict[str, str] | None = None,
     method: str | None = None,
+    dpop: DpopKey | None = None,
 ) -> Any:
     """The JSON answer of a GET (or a form POST, or a JSON `body` POST); an error answer as
-    OAuthAnswer."""
+    OAuthAnswer. With `dpop`, the request carries a proof (and the token goes with the DPoP
+    scheme); a `use_dpop_nonce` answer is retried once with the nonce it names."""
     if urllib.parse.urlsplit(url).scheme not in {"http", "https"}:
         raise ClientError(f"Not an http(s) URL: {url}")
     headers = {"Accept": "application/json", **(headers or {})}
@@ -55,18 +121,37 @@ def request(
     elif body is not None:
         data = json.dumps(body).encode()
         headers["Content-Type"] = "application/json"
+    verb = method or ("POST" if data is not None else "GET")
     if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
+        headers["Authorization"] = f"{'DPoP' if dpop else 'Bearer'} {token}"
+    for attempt in range(2):
+        if dpop is not None:
+            headers["DPoP"] = dpop.proof(verb, url, token)
+        answer, nonce = _send(url, data=data, headers=headers, method=verb)
+        if dpop is None:
+            return answer
+        dpop.nonce = nonce or dpop.nonce
+        if not (attempt == 0 and nonce and _error_code(answer) == "use_dpop_nonce"):
+            return answer
+    return answer
+
+
+def _error_code(answer: Any) -> str | None:
+    return answer.error if isinstance(answer, OAuthAnswer) else None
+
+
+def _send(url: str, *, data: bytes | None, headers: dict[str, str], method: str) -> tuple:
     try:
         outgoing = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 -- http(s) only
         with urllib.request.urlopen(outgoing, timeout=TIMEOUT) as response:  # noqa: S310
-            return json.load(response)
+            return json.load(response), response.headers.get("DPoP-Nonce")
     except urllib.error.HTTPError as error:
+        nonce = error.headers.get("DPoP-Nonce")
         try:
             body = json.load(error)
         except ValueError:
             raise ClientError(f"{url} answered HTTP {error.code}") from None
-        return OAuthAnswer(status=error.code, body=body)
+        return OAuthAnswer(status=error.code, body=body), nonce
     except (urllib.error.URLError, TimeoutError) as error:
         raise ClientError(f"Cannot reach {url}: {error}") from None
 
@@ -110,8 +195,16 @@ def with_expiry(answer: dict[str, Any]) -> dict[str, Any]:
     return {**answer, "expires_at": time.time() + int(answer["expires_in"])}
 
 
-def login(server: str, path: Path, out: Any = sys.stdout) -> dict[str, Any]:
-    """RFC 8628: ask for a code, show it, poll until the person answers."""
+def dpop_key(tokens: dict[str, Any]) -> DpopKey | None:
+    """The DPoP key the tokens are bound to, if `login --dpop` made one."""
+    pem = tokens.get("dpop_key")
+    return DpopKey(pem.encode("ascii")) if pem else None
+
+
+def login(server: str, path: Path, out: Any = sys.stdout, *, dpop: bool = False) -> dict[str, Any]:
+    """RFC 8628: ask for a code, show it, poll until the person answers. With `dpop`, the
+    tokens are bound to a new key of this client's (RFC 9449)."""
+    key = DpopKey() if dpop else None
     meta = metadata(server)
     started = request(meta["device_authorization_endpoint"], form={"client_id": CLIENT_ID})
     if isinstance(started, OAuthAnswer):
@@ -133,9 +226,12 @@ def login(server: str, path: Path, out: Any = sys.stdout) -> dict[str, Any]:
                 "device_code": started["device_code"],
                 "client_id": CLIENT_ID,
             },
+            dpop=key,
         )
         if not isinstance(answer, OAuthAnswer):
             tokens = {"server": server, **with_expiry(answer)}
+            if key is not None:
+                tokens["dpop_key"] = key.pem()
             tokens_save(path, tokens)
             print("Signed in.", file=out)
             return tokens
@@ -161,10 +257,12 @@ def refresh(tokens: dict[str, Any], path: Path) -> dict[str, Any]:
             "refresh_token": tokens["refresh_token"],
             "client_id": CLIENT_ID,
         },
+        dpop=dpop_key(tokens),
     )
     if isinstance(answer, OAuthAnswer):
         raise ClientError(f"Signed out ({answer.error}): run `login` again.")
-    tokens = {"server": tokens["server"], **with_expiry(answer)}
+    kept = {"dpop_key": tokens["dpop_key"]} if "dpop_key" in tokens else {}
+    tokens = {"server": tokens["server"], **with_expiry(answer), **kept}
     tokens_save(path, tokens)
     return tokens
 
@@ -173,7 +271,11 @@ def me(path: Path, out: Any = sys.stdout) -> dict[str, Any]:
     tokens = tokens_load(path)
     if tokens["expires_at"] - time.time() < REFRESH_MARGIN_SECONDS:
         tokens = refresh(tokens, path)
-    answer = request(tokens["server"].rstrip("/") + "/api/me/", token=tokens["access_token"])
+    answer = request(
+        tokens["server"].rstrip("/") + "/api/me/",
+        token=tokens["access_token"],
+        dpop=dpop_key(tokens),
+    )
     if isinstance(answer, OAuthAnswer):
         raise ClientError(f"The API refused the token: {answer.error}")
     print(json.dumps(answer, indent=2), file=out)
@@ -204,10 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["login", "me", "logout"])
     parser.add_argument("--server", default=os.environ.get("SIGNIN_LAB_URL", DEFAULT_SERVER))
     parser.add_argument("--tokens", type=Path, default=DEFAULT_TOKENS)
+    parser.add_argument(
+        "--dpop", action="store_true", help="login: bind the tokens to a key of this client's"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "login":
-            login(args.server, args.tokens)
+            login(args.server, args.tokens, dpop=args.dpop)
         elif args.command == "me":
             me(args.tokens)
         else:

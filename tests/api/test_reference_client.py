@@ -102,3 +102,40 @@ def test_an_unreachable_server_is_one_clear_line(tmp_path):
     assert login.returncode == 1
     assert err.startswith("Cannot reach http://127.0.0.1:9/.well-known/oauth-authorization-server")
     assert "Traceback" not in err
+
+
+def test_login_with_dpop_binds_the_tokens_to_the_clients_key(
+    live_server, cli_client, user, tmp_path, settings
+):
+    settings.OAUTH_DEVICE_POLL_SECONDS = 1
+    tokens = tmp_path / "tokens.json"
+    login = run_client("login", "--dpop", server=live_server.url, tokens=tokens)
+    user_code = re.search(r"enter the code (\w{4}-\w{4})", login.stdout.readline())[1]
+    person = BrowserClient()
+    person.force_login(user)
+    person.post("/device/", {"user_code": user_code, "decision": "approve"})
+
+    out, err = login.communicate(timeout=30)
+
+    assert login.returncode == 0, err
+    saved = json.loads(tokens.read_text())
+    assert saved["token_type"] == "DPoP"
+    assert "PRIVATE KEY" in saved["dpop_key"]
+    family = TokenFamily.objects.get(user=user)
+    assert family.dpop_jkt
+    # The token alone, as someone who copied it would send it, is refused.
+    stolen = BrowserClient().get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {saved['access_token']}")
+    assert stolen.status_code == 401
+    assert stolen.json()["error"]["code"] == "token_dpop_bound"
+
+    me = run_client("me", server=live_server.url, tokens=tokens)
+    out, err = me.communicate(timeout=30)
+    assert me.returncode == 0, err
+    assert json.loads(out)["id"] == user.pk
+    # Due for a refresh: the refresh too carries a proof of the key.
+    tokens.write_text(json.dumps({**saved, "expires_at": 0}))
+    me = run_client("me", server=live_server.url, tokens=tokens)
+    assert me.wait(timeout=30) == 0
+    refreshed = json.loads(tokens.read_text())
+    assert refreshed["refresh_token"] != saved["refresh_token"]
+    assert refreshed["dpop_key"] == saved["dpop_key"]
