@@ -2,22 +2,36 @@
 // alone: discovery (RFC 8414), the device grant (RFC 8628), the API, refresh, revocation (RFC
 // 7009), and the API again. One JSON line per step on stdout, read by tests/e2e/test_interop.py.
 //
-//   node oauth_device_client.mjs <server URL> <client id>
+//   node oauth_device_client.mjs <server URL> <client id> [dpop]
+//
+// With `dpop`, the tokens are bound to a key pair the library makes (RFC 9449): every token
+// request and API call carries its proof, and a `stolen` step sends the access token alone.
 import * as oauth from 'oauth4webapi'
 
-const [issuerUrl, clientId] = process.argv.slice(2)
+const [issuerUrl, clientId, mode] = process.argv.slice(2)
 const issuer = new URL(issuerUrl)
-// The test server speaks plain HTTP on loopback.
-const options = { [oauth.allowInsecureRequests]: true }
 const client = { client_id: clientId }
+const DPoP = mode === 'dpop' ? oauth.DPoP(client, await oauth.generateKeyPair('ES256')) : undefined
+// The test server speaks plain HTTP on loopback.
+const options = { [oauth.allowInsecureRequests]: true, DPoP }
 const clientAuth = oauth.None()
 const say = (step, detail) => console.log(JSON.stringify({ step, ...detail }))
 
+// A request the server may answer `use_dpop_nonce`: the handle keeps the nonce; once more.
+async function withNonce (send) {
+  try {
+    return await send()
+  } catch (error) {
+    if (!oauth.isDPoPNonceError(error)) throw error
+    return await send()
+  }
+}
+
 // The API's answer; a refusal is what the library makes of its WWW-Authenticate challenge.
-async function me (accessToken) {
+async function me (accessToken, requestOptions = options) {
   try {
     const response = await oauth.protectedResourceRequest(
-      accessToken, 'GET', new URL('/api/me/', issuer), undefined, undefined, options)
+      accessToken, 'GET', new URL('/api/me/', issuer), undefined, undefined, requestOptions)
     return { status: response.status, body: await response.json() }
   } catch (error) {
     if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw error
@@ -38,8 +52,8 @@ for (;;) {
   await new Promise(resolve => setTimeout(resolve, (device.interval ?? 5) * 1000))
   polls += 1
   try {
-    tokens = await oauth.processDeviceCodeResponse(as, client,
-      await oauth.deviceCodeGrantRequest(as, client, clientAuth, device.device_code, options))
+    tokens = await withNonce(async () => oauth.processDeviceCodeResponse(as, client,
+      await oauth.deviceCodeGrantRequest(as, client, clientAuth, device.device_code, options)))
     break
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError && error.error === 'authorization_pending') continue
@@ -52,9 +66,13 @@ for (;;) {
 }
 say('tokens', { polls, token_type: tokens.token_type, expires_in: tokens.expires_in, has_refresh: Boolean(tokens.refresh_token) })
 say('me', await me(tokens.access_token))
+if (DPoP) {
+  // Whoever copied the access token, without the key: a plain bearer request.
+  say('stolen', await me(tokens.access_token, { ...options, DPoP: undefined }))
+}
 
-const refreshed = await oauth.processRefreshTokenResponse(as, client,
-  await oauth.refreshTokenGrantRequest(as, client, clientAuth, tokens.refresh_token, options))
+const refreshed = await withNonce(async () => oauth.processRefreshTokenResponse(as, client,
+  await oauth.refreshTokenGrantRequest(as, client, clientAuth, tokens.refresh_token, options)))
 say('refreshed', { rotated: refreshed.refresh_token !== tokens.refresh_token })
 say('me_after_refresh', await me(refreshed.access_token))
 

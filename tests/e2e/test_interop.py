@@ -2,7 +2,8 @@
 by Node against the live server from its base URL alone (tests/e2e/oauth_device_client.mjs):
 
 discovery from the RFC 8414 metadata, the device grant approved in the real browser after an
-emulated GitHub sign-in, /api/me/, a refresh, a revocation, and the revoked token refused.
+emulated GitHub sign-in, /api/me/, a refresh, a revocation, and the revoked token refused; and
+all of it again with DPoP (RFC 9449), the library's own proofs, and the token refused without them.
 """
 
 import json
@@ -34,14 +35,15 @@ def node_and_library() -> None:
     pytest.skip(message)
 
 
+@pytest.mark.parametrize("mode", ["bearer", "dpop"])
 def test_an_independent_client_signs_in_with_the_device_grant(
-    page: Page, live_server, emulator, cli_client, settings
+    page: Page, live_server, emulator, cli_client, settings, mode
 ):
     # RFC 8414 clients check that the metadata's issuer is the URL they were given.
     settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "ISSUER": live_server.url}
     settings.OAUTH_DEVICE_POLL_SECONDS = 1
     node = subprocess.Popen(  # noqa: S603 -- node, our own script, the test server's URL
-        [shutil.which("node"), "oauth_device_client.mjs", live_server.url, cli_client.pk],
+        [shutil.which("node"), "oauth_device_client.mjs", live_server.url, cli_client.pk, mode],
         cwd=HERE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -70,7 +72,7 @@ def test_an_independent_client_signs_in_with_the_device_grant(
     assert node.returncode == 0, err
     steps = {step["step"]: step for step in map(json.loads, out.splitlines())}
     assert steps["tokens"]["has_refresh"] is True
-    assert steps["tokens"]["token_type"] == "bearer"  # the library lower-cases it
+    assert steps["tokens"]["token_type"] == mode  # the library lower-cases it
     assert steps["me"]["status"] == 200
     assert steps["me"]["body"]["username"] == "ada"
     assert steps["refreshed"]["rotated"] is True
@@ -80,8 +82,15 @@ def test_an_independent_client_signs_in_with_the_device_grant(
     assert refused["challenges"][0]["parameters"]["error_description"] == (
         "The token has been revoked."
     )
+    if mode == "dpop":
+        # The access token alone, as a thief would send it: refused.
+        assert steps["stolen"]["status"] == 401
+        assert steps["stolen"]["challenges"][0]["parameters"]["error_description"] == (
+            "The token is bound to a DPoP key: send it with the DPoP scheme and a proof."
+        )
     family = TokenFamily.objects.get()
     assert (family.origin, family.client_id) == ("device", cli_client.pk)
+    assert bool(family.dpop_jkt) == (mode == "dpop")
     assert family.revoked_at is not None
     # The tokens page names the app.
     page.goto(site.url + "/accounts/tokens/")
