@@ -477,17 +477,24 @@ def token_family_use_record(*, family_id: str) -> None:
 
 @transaction.atomic
 def access_token_forms_issue(
-    *, user: Any, name: str = "Signed and encrypted forms"
+    *, user: Any, name: str = "Signed and encrypted forms", jkt: str = ""
 ) -> AccessTokenForms:
     """One access token of a new family, in both forms: the signed JWT, and the same JWT
     encrypted (a nested JWT) when there is an encryption key. Both authenticate; the family shows
-    on the tokens page."""
+    on the tokens page. With `jkt`, the token is bound to that DPoP key."""
     now = clock.now()
     family = TokenFamily(
-        user=user, origin=TokenFamily.Origin.SESSION, name=name, created_at=now, expires_at=now
+        user=user,
+        origin=TokenFamily.Origin.SESSION,
+        name=name,
+        dpop_jkt=jkt,
+        created_at=now,
+        expires_at=now,
     )
     access = AccessToken.for_user(user)
     access["fid"] = family.id.hex
+    if jkt:
+        access[CONFIRMATION_CLAIM] = {"jkt": jkt}
     family.expires_at = datetime_from_epoch(access["exp"])
     User.objects.select_for_update().filter(pk=user.pk).first()
     family.save(force_insert=True)

@@ -22,7 +22,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse
 from rest_framework import status
 
-from accounts.flow_recording import masked_authorization
+from accounts.flow_recording import mask, masked_authorization
 from config.client_address import client_address
 
 
@@ -70,11 +70,12 @@ def api_request(
     authorization: str | None = None,
     cookies: Mapping[str, str] | None = None,
     body: Mapping[str, str] | None = None,
+    dpop: str | None = None,
 ) -> ApiAnswer:
     """Send `method path` to the API as `visitor`'s browser or script would, and its answer.
 
     Only what is passed rides along: `authorization` (the whole header value), `cookies` (name to
-    value, none of the visitor's own unless given), `body` as JSON. The host,
+    value, none of the visitor's own unless given), `body` as JSON, `dpop` (a DPoP proof). The host,
     scheme, client address and User-Agent are the visitor's, so the request is answered as theirs
     would be (allowed hosts, HTTPS, rate limits per address).
     """
@@ -105,6 +106,9 @@ def api_request(
     if authorization is not None:
         environ["HTTP_AUTHORIZATION"] = authorization
         sent_headers["Authorization"] = masked_authorization(authorization)
+    if dpop is not None:
+        environ["HTTP_DPOP"] = dpop
+        sent_headers["DPoP"] = mask(dpop)
     if cookies:
         environ["HTTP_COOKIE"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
         sent_headers["Cookie"] = "; ".join(f"{name}=…" for name in cookies)

@@ -13,6 +13,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import secrets
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import import_module
@@ -25,10 +27,13 @@ from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.http import HttpRequest
 from django.urls import reverse
+from joserfc import jws
+from joserfc.jwk import ECKey
 from rest_framework_simplejwt import settings as jwt_settings
 
 from accounts.backends import USER_STATE_SECONDS
-from api import clock, services
+from accounts.flow_recording import jwt_parts_unverified
+from api import clock, dpop, services
 from api.keys import jwks_document, key_store
 from compare.api_request import ApiAnswer, api_request
 from compare.measurements import session_create
@@ -475,3 +480,67 @@ def csrf_demo(*, request: HttpRequest) -> CsrfDemo:
             authorization=authorization,
         )
     return CsrfDemo(with_cookie=with_cookie, with_bearer=with_bearer, cleanup=cleanup)
+
+
+class DemoClientKey:
+    """A client's DPoP key pair (EC P-256), made for one demonstration, and its proofs."""
+
+    def __init__(self) -> None:
+        self.key = ECKey.generate_key("P-256")
+        self.jkt = self.key.thumbprint()
+
+    def proof(self, *, method: str, url: str, access_token: str) -> str:
+        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.key.as_dict(private=False)}
+        claims = {
+            "jti": secrets.token_urlsafe(16),
+            "htm": method,
+            "htu": url,
+            "iat": int(time.time()),
+            "ath": dpop.token_hash(access_token),
+        }
+        payload = json.dumps(claims).encode()
+        return jws.serialize_compact(header, payload, self.key, registry=dpop.PROOF_REGISTRY)
+
+
+@dataclass(frozen=True)
+class StolenTokens:
+    """Two tokens of the visitor's, one bearer and one bound to a key its client holds, sent by
+    another client that copied them but holds no key; then a proof captured and replayed."""
+
+    owner_with_proof: ApiAnswer
+    bearer_stolen: ApiAnswer
+    bound_stolen_as_bearer: ApiAnswer
+    bound_stolen_with_own_key: ApiAnswer
+    proof_replayed: ApiAnswer
+    # The owner's proof, decoded (its signature masked), as the page shows it.
+    proof_parts: dict[str, Any]
+
+
+def stolen_token_demo(*, request: HttpRequest) -> StolenTokens:
+    """Every request goes to the API's own view and classes (compare.api_request)."""
+    owner, thief = DemoClientKey(), DemoClientKey()
+    bearer = services.access_token_forms_issue(
+        user=request.user, name="Stolen-token demo: bearer"
+    ).signed
+    bound = services.access_token_forms_issue(
+        user=request.user, name="Stolen-token demo: DPoP-bound", jkt=owner.jkt
+    ).signed
+    path = reverse("api-me")
+    url = f"{request.scheme}://{request.get_host()}{path}"
+
+    def me(authorization: str, proof: str | None = None) -> ApiAnswer:
+        return api_request(
+            visitor=request, method="GET", path=path, authorization=authorization, dpop=proof
+        )
+
+    owner_proof = owner.proof(method="GET", url=url, access_token=bound)
+    return StolenTokens(
+        owner_with_proof=me(f"DPoP {bound}", owner_proof),
+        bearer_stolen=me(f"Bearer {bearer}"),
+        bound_stolen_as_bearer=me(f"Bearer {bound}"),
+        bound_stolen_with_own_key=me(
+            f"DPoP {bound}", thief.proof(method="GET", url=url, access_token=bound)
+        ),
+        proof_replayed=me(f"DPoP {bound}", owner_proof),
+        proof_parts=jwt_parts_unverified(owner_proof) or {},
+    )

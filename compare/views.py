@@ -66,6 +66,8 @@ def compare_demo_view(request: HttpRequest, demo: str) -> HttpResponse:
         result = {"tampering": demos.tamper_demo(request=request, choice=choice)}
     elif demo == "csrf":
         result = {"csrf": demos.csrf_demo(request=request)}
+    elif demo == "stolen-token":
+        result = {"stolen": demos.stolen_token_demo(request=request)}
     elif demo == "measure":
         if not cache.add(f"compare:measure:{request.user.pk}", 1, MEASUREMENT_INTERVAL_SECONDS):
             messages.error(request, "You measured a moment ago: try again in a few seconds.")

@@ -269,3 +269,25 @@ def test_showing_the_facts_mints_nothing(page_request):
     demos.demo_token_held(request=page_request)
 
     assert (TokenFamily.objects.count(), AuditEvent.objects.count()) == before
+
+
+@pytest.mark.django_db
+def test_a_stolen_bearer_token_works_and_a_stolen_bound_one_does_not(rf, user):
+    request = rf.get("/compare/")
+    request.user = user
+
+    result = demos.stolen_token_demo(request=request)
+
+    assert result.owner_with_proof.status == HTTPStatus.OK
+    assert result.owner_with_proof.body["id"] == user.pk
+    assert result.bearer_stolen.status == HTTPStatus.OK
+    assert result.bound_stolen_as_bearer.error_code == "token_dpop_bound"
+    assert result.bound_stolen_with_own_key.error_code == "invalid_dpop_proof"
+    assert "another key" in result.bound_stolen_with_own_key.body["error"]["message"]
+    assert result.proof_replayed.error_code == "invalid_dpop_proof"
+    assert result.proof_replayed.body["error"]["message"] == "The DPoP proof was used before."
+    assert result.proof_parts["header"]["typ"] == "dpop+jwt"
+    assert result.proof_parts["claims"]["htu"] == "http://testserver/api/me/"
+    assert "…" in result.owner_with_proof.sent_headers["DPoP"]  # masked on the page
+    bound = TokenFamily.objects.get(name="Stolen-token demo: DPoP-bound")
+    assert bound.dpop_jkt

@@ -141,3 +141,19 @@ def test_the_page_has_no_inline_script(live_server, client, user):
 
     assert not re.search(r"<script(?![^>]*\bsrc=)", html)
     assert " style=" not in html
+
+
+def test_a_stolen_bound_token_is_worth_nothing_without_the_key(compare_page):
+    page = compare_page
+    page.get_by_role("button", name="Steal a bearer token and a DPoP-bound token of mine").click()
+
+    answers = page.get_by_test_id("stolen-token-demo").locator(".exchange")
+    expect(answers).to_have_count(5)
+    statuses = ["200", "200", "401", "401", "401"]
+    for index, status in enumerate(statuses):
+        expect(answers.nth(index)).to_have_attribute("data-status", status)
+    expect(answers.nth(2).locator(".error-code")).to_have_text("token_dpop_bound")
+    expect(answers.nth(4).locator(".error-code")).to_have_text("invalid_dpop_proof")
+    expect(answers.nth(4)).to_contain_text("The DPoP proof was used before.")
+    verdict = page.get_by_test_id("stolen-verdict")
+    expect(verdict).to_contain_text("accepted: whoever holds it is you")
