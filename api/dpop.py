@@ -24,6 +24,7 @@ checked (api.revocation), once the proof is otherwise good: a proof must be used
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import secrets
@@ -37,7 +38,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest
-from joserfc import jwt
+from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 from joserfc.jws import JWSRegistry
@@ -51,6 +52,8 @@ KEY_TYPES = frozenset({"EC", "RSA", "OKP"})
 MIN_RSA_BITS = 2048
 MAX_PROOF_LENGTH = 8192
 MAX_JTI_LENGTH = 256
+# Distinct client keys a process keeps imported (_imported): one entry per client in use.
+KEYS_REMEMBERED = 4096
 NONCE_SALT = "api.dpop.nonce"
 # joserfc's registry for proofs: their algorithms only, and room for an RSA key in the header.
 PROOF_REGISTRY = JWSRegistry(algorithms=DPOP_ALGORITHMS)
@@ -129,7 +132,8 @@ def _header(proof: str) -> dict[str, Any]:
     return header
 
 
-def _public_key(header: dict[str, Any]) -> Any:
+def _public_key(header: dict[str, Any]) -> tuple[Any, str]:
+    """The proof's public key and its thumbprint."""
     if header.get("typ") != "dpop+jwt":
         raise _invalid("The DPoP proof must have typ dpop+jwt.")
     if header.get("alg") not in DPOP_ALGORITHMS:
@@ -140,12 +144,22 @@ def _public_key(header: dict[str, Any]) -> Any:
     if PRIVATE_MEMBERS & jwk.keys():
         raise _invalid("The DPoP proof's jwk must be a public key.")
     try:
-        key = JWKRegistry.import_key(jwk)
+        key, jkt = _imported(json.dumps(jwk, sort_keys=True))
     except (JoseError, ValueError, TypeError, KeyError):
         raise _invalid("The DPoP proof's jwk is not a valid key.") from None
     if jwk["kty"] == "RSA" and key.raw_value.key_size < MIN_RSA_BITS:
         raise _invalid("The DPoP proof's RSA key must have at least 2048 bits.")
-    return key
+    return key, jkt
+
+
+@functools.lru_cache(maxsize=KEYS_REMEMBERED)
+def _imported(jwk: str) -> tuple[Any, str]:
+    """A public key from its JWK (as canonical JSON) and its RFC 7638 thumbprint. Remembered by
+    the process: one client sends the same key with every request, and importing it (the curve
+    point checked) and hashing it cost about a third of checking a proof. A key is a pure
+    function of its members, so what is remembered never goes stale; the cache is bounded."""
+    key = JWKRegistry.import_key(json.loads(jwk))
+    return key, key.thumbprint()
 
 
 def _same_url(claimed: Any, url: str) -> bool:
@@ -183,11 +197,16 @@ def proof_verify(
     if len(proof) > MAX_PROOF_LENGTH or proof.count(".") != 2 or not proof.isascii():
         raise _invalid("The DPoP proof is not a JWT.")
     header = _header(proof)
-    key = _public_key(header)
+    key, jkt = _public_key(header)
     try:
-        claims = jwt.decode(proof, key, algorithms=[header["alg"]], registry=PROOF_REGISTRY).claims
+        verified = jws.deserialize_compact(
+            proof, key, algorithms=[header["alg"]], registry=PROOF_REGISTRY
+        )
+        claims = json.loads(verified.payload)
     except (JoseError, ValueError, TypeError):
         raise _invalid("The DPoP proof's signature does not verify.") from None
+    if not isinstance(claims, dict):
+        raise _invalid("The DPoP proof's claims are not a JSON object.")
     jti, iat = claims.get("jti"), claims.get("iat")
     if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
         raise _invalid("The DPoP proof must have a jti.")
@@ -209,7 +228,7 @@ def proof_verify(
         raise _invalid("The DPoP proof does not name this access token (ath).")
     if nonce_required and not nonce_valid(claims.get("nonce")):
         raise DpopError(DpopErrorCode.USE_NONCE, "Use the server's DPoP nonce.")
-    return Proof(jkt=key.thumbprint(), jti=jti, iat=iat)
+    return Proof(jkt=jkt, jti=jti, iat=iat)
 
 
 def proof_id(proof: Proof) -> str:

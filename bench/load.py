@@ -16,7 +16,9 @@ and a Redis server of its own:
 - the peer (bench/peer/): what a developer would build instead, `django-admin startproject` with
   Django REST framework and djangorestframework-simplejwt in stock settings.
 
-Each gets one user, a session of that user (cookie) and an access token. Every target (TARGETS)
+Each gets one user, a session of that user (cookie) and an access token; the project also a
+DPoP-bound access token and its key (me-dpop: each request carries a new proof, written to a file
+before the run, bench/dpop_proofs.lua; its cost is read against me-bearer's). Every target (TARGETS)
 is first checked to answer 200 with the credentials it is meant to use (for the project, that
 the expected authenticator accepted them), warmed up, then driven by wrk in turns, round by
 round: each project target right beside its peer, in alternating order (measured_turns). Every
@@ -66,6 +68,11 @@ from tests.servers import free_port, http, running_redis, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LUA_REPORT = ROOT / "bench" / "wrk_report.lua"
+LUA_DPOP = ROOT / "bench" / "dpop_proofs.lua"
+# DPoP proofs written for one wrk run, per second of it: more than the API answers in a second.
+DPOP_PROOFS_PER_SECOND = 4000
+# A bound token with its proof may cost at most this many times a bearer token per request.
+DPOP_COST_GOAL = 1.5
 PROBE_PATH = "/compare/probe/"
 WARM_UP_SECONDS = 2
 STARTUP_SECONDS = 60
@@ -166,6 +173,16 @@ TARGETS = (
         expect={"authenticated_by": "bearer", "id": USER_ID},
     ),
     Target("notes-bearer", PROJECT, "/api/notes/", "bearer", peer="peer-jwt"),
+    # A DPoP-bound token with a fresh proof per request (RFC 9449): its cost is read against
+    # me-bearer's (at most 1.5 times), its peer is the stock JWT's.
+    Target(
+        "me-dpop",
+        PROJECT,
+        "/api/me/",
+        "dpop",
+        peer="peer-jwt",
+        expect={"authenticated_by": "bearer", "id": USER_ID},
+    ),
 )
 TARGETS_BY_NAME = {target.name: target for target in TARGETS}
 
@@ -181,9 +198,16 @@ from compare.measurements import session_create
 user = User.objects.create_user(username="bench", email="bench@example.com")
 session = session_create(user=user)
 pair = services.token_pair_issue(user=user, origin=TokenFamily.Origin.PASSWORD)
+from joserfc.jwk import ECKey
+dpop_key = ECKey.generate_key("P-256")
+bound = services.token_pair_issue(
+    user=user, origin=TokenFamily.Origin.PASSWORD, jkt=dpop_key.thumbprint()
+)
 print(json.dumps({
     "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
     "access": pair.access,
+    "dpop_access": bound.access,
+    "dpop_key": dpop_key.as_dict(private=True),
     "user_id": user.pk,
     "caches": {alias: each["BACKEND"] for alias, each in settings.CACHES.items()},
 }))
@@ -366,7 +390,7 @@ def load_result(
 def measured_turns(
     *,
     targets: list[Target],
-    runs: dict[str, tuple[str, dict[str, str]]],
+    runs: dict[str, tuple[str, dict[str, str], "DpopProofs | None"]],
     meter: CpuMeter,
     rounds: int,
     seconds: int,
@@ -385,9 +409,11 @@ def measured_turns(
     ratios: dict[str, list[tuple[float, float]]] = {target.name: [] for target, _ in pairs}
 
     def turn(target: Target) -> dict:
-        url, headers = runs[target.name]
+        url, headers, proofs = runs[target.name]
         with meter.measuring(target.server) as spent:
-            summary = wrk(url=url, headers=headers, seconds=seconds, connections=connections)
+            summary = wrk(
+                url=url, headers=headers, seconds=seconds, connections=connections, proofs=proofs
+            )
         summary["cpu"] = spent
         turns[target.name].append(summary)
         return summary
@@ -480,14 +506,73 @@ def running_server(*, server: Server, env: dict[str, str], port: int) -> Iterato
         process.wait(timeout=30)
 
 
-def wrk(*, url: str, headers: dict[str, str], seconds: int, connections: int) -> dict:
-    """One wrk run (one thread: the other core serves); its summary from wrk_report.lua."""
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(LUA_REPORT)]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    result = subprocess.run(  # noqa: S603 -- Debian's wrk, fixed arguments
-        [*command, url], capture_output=True, text=True, check=False, timeout=seconds + 60
-    )
+class DpopProofs:
+    """Fresh DPoP proofs for GET `url` with `access_token`, signed with the prepared key."""
+
+    def __init__(self, *, url: str, access_token: str, private_jwk: dict) -> None:
+        from joserfc.jwk import ECKey
+
+        from api.dpop import token_hash
+
+        self.key = ECKey.import_key(private_jwk)
+        self.htu = urlunsplit(urlsplit(url)._replace(scheme="https"))
+        self.ath = token_hash(access_token)
+
+    def one(self) -> str:
+        from joserfc import jws
+
+        from api.dpop import PROOF_REGISTRY
+
+        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.key.as_dict(private=False)}
+        claims = {
+            "jti": secrets.token_urlsafe(12),
+            "htm": "GET",
+            "htu": self.htu,
+            "iat": int(time.time()),
+            "ath": self.ath,
+        }
+        return jws.serialize_compact(
+            header, json.dumps(claims).encode(), self.key, registry=PROOF_REGISTRY
+        )
+
+    def written(self, folder: str, seconds: int) -> str:
+        """A file of proofs for a run of `seconds`, one per line: its path."""
+        path = Path(folder) / f"proofs-{secrets.token_hex(4)}"
+        path.write_text("\n".join(self.one() for _ in range(DPOP_PROOFS_PER_SECOND * seconds)))
+        return str(path)
+
+
+def wrk(
+    *,
+    url: str,
+    headers: dict[str, str],
+    seconds: int,
+    connections: int,
+    proofs: DpopProofs | None = None,
+) -> dict:
+    """One wrk run (one thread: the other core serves); its summary from wrk_report.lua. With
+    `proofs`, each request carries a new one (dpop_proofs.lua), written before the run starts."""
+    env = None
+    script = LUA_REPORT
+    with tempfile.TemporaryDirectory() as folder:
+        if proofs is not None:
+            script = LUA_DPOP
+            env = {
+                **os.environ,
+                "SIGNIN_LAB_WRK_REPORT": str(LUA_REPORT),
+                "SIGNIN_LAB_DPOP_PROOFS": proofs.written(folder, seconds),
+            }
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script)]
+        for name, value in headers.items():
+            command += ["-H", f"{name}: {value}"]
+        result = subprocess.run(  # noqa: S603 -- Debian's wrk, fixed arguments
+            [*command, url],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=seconds + 60,
+            env=env,
+        )
     if result.returncode != 0:
         sys.exit(f"wrk failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -498,7 +583,17 @@ def request_headers(*, target: Target, credentials: dict) -> dict[str, str]:
         return {**HTTPS, "Cookie": credentials["cookie"]}
     if target.credentials == "bearer":
         return {**HTTPS, "Authorization": f"Bearer {credentials['access']}"}
+    if target.credentials == "dpop":
+        return {**HTTPS, "Authorization": f"DPoP {credentials['dpop_access']}"}
     return HTTPS
+
+
+def target_proofs(*, target: Target, url: str, credentials: dict) -> DpopProofs | None:
+    if target.credentials != "dpop":
+        return None
+    return DpopProofs(
+        url=url, access_token=credentials["dpop_access"], private_jwk=credentials["dpop_key"]
+    )
 
 
 def probe_check(*, target: Target, url: str, headers: dict[str, str], user_id: int) -> None:
@@ -668,18 +763,29 @@ def benchmark(
             },
         )
         stack.callback(meter.close)
+        urls = {target.name: f"{running[target.server].url}{target.path}" for target in targets}
         runs = {
             target.name: (
-                f"{running[target.server].url}{target.path}",
+                urls[target.name],
                 request_headers(target=target, credentials=credentials[target.server]),
+                target_proofs(
+                    target=target, url=urls[target.name], credentials=credentials[target.server]
+                ),
             )
             for target in targets
         }
         for target in targets:
-            url, headers = runs[target.name]
+            url, headers, proofs = runs[target.name]
             user_id = credentials[target.server]["user_id"]
-            probe_check(target=target, url=url, headers=headers, user_id=user_id)
-            wrk(url=url, headers=headers, seconds=WARM_UP_SECONDS, connections=connections)
+            checked = {**headers, "DPoP": proofs.one()} if proofs is not None else headers
+            probe_check(target=target, url=url, headers=checked, user_id=user_id)
+            wrk(
+                url=url,
+                headers=headers,
+                seconds=WARM_UP_SECONDS,
+                connections=connections,
+                proofs=proofs,
+            )
         turns, ratios = measured_turns(
             targets=targets,
             runs=runs,
@@ -737,6 +843,16 @@ def report(*, results: list[LoadResult], revocation: str) -> None:
             f"{cpu['postgres']:>6.0f}{r.requests_per_second:>7.0f}{r.p50_ms:>7.2f}{r.p99_ms:>7.2f}"
             f"{r.errors:>7}  {target.peer or '-':<19}{cpu_ratio:>6}{goal:>8}{rate_ratio:>6}  "
             f"{verdict}".rstrip()
+        )
+    by_name = {r.target.name: r for r in results}
+    dpop, bearer = by_name.get("me-dpop"), by_name.get("me-bearer")
+    if dpop is not None and bearer is not None and dpop.cpu_ratio and bearer.cpu_ratio:
+        totals = sum(dpop.cpu_us.values()) / sum(bearer.cpu_us.values())
+        paired = bearer.cpu_ratio / dpop.cpu_ratio
+        print(
+            f"DPoP: me-dpop's CPU per request is {paired:.2f} x me-bearer's (their x peer against "
+            f"the same peer-jwt turns; {totals:.2f} x from the totals); goal at most "
+            f"{DPOP_COST_GOAL:.2f}: {'met' if paired <= DPOP_COST_GOAL else 'MISSED'}."
         )
     ended = sum(r.ended_backends for r in results)
     print(
