@@ -155,7 +155,7 @@ class BearerTokenAuthentication(JWTStatelessUserAuthentication):
         check = revocation.access_token_check(
             claims=token.payload,
             proof_id=dpop.proof_id(proof) if proof is not None else None,
-            proof_seconds=dpop.proof_memory_seconds(),
+            proof_seconds=dpop.proof_memory_seconds() if proof is not None else 0,
         )
         if check.rejection is not None:
             raise RejectedTokenError(check.rejection)

@@ -17,7 +17,6 @@ from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt import tokens as simplejwt_tokens
 from rest_framework_simplejwt.exceptions import TokenError
 
-from api import revocation
 from api.backends import FAMILY_CLAIM, KeyStoreTokenBackend, token_backend, token_text
 from api.encryption import is_encrypted, token_decrypt
 from api.token_errors import RejectedTokenError, Rejection
@@ -160,16 +159,3 @@ def access_token_open(raw: Any) -> AccessToken:
     token = AccessToken(signed)
     token.encrypted = encrypted
     return token
-
-
-def access_token_verify(raw: Any, *, check_revocation: bool = True) -> tuple[AccessToken, bool]:
-    """An access token, signed or encrypted, verified and (unless `check_revocation` is False,
-    which only a measurement of its cost may ask) checked against the revocation marks; with it,
-    whether its family's last-used time is due for a write."""
-    token = access_token_open(raw)
-    if not check_revocation:
-        return token, False
-    check = revocation.access_token_check(claims=token.payload)
-    if check.rejection is not None:
-        raise RejectedTokenError(check.rejection)
-    return token, check.record_use
