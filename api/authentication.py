@@ -145,6 +145,8 @@ class BearerTokenAuthentication(JWTStatelessUserAuthentication):
             raise InvalidTokenError(error.rejection, scheme="DPoP") from None
         except dpop.DpopError as error:
             raise DpopProofError(error) from None
+        # DRF makes the authenticators for each request: this one says how this request proved.
+        self.authenticated_by = "dpop"
         return token
 
     def _marks_check(self, token: AccessToken, proof: dpop.Proof | None = None) -> None:

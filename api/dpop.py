@@ -55,6 +55,7 @@ MAX_JTI_LENGTH = 256
 # Distinct client keys a process keeps imported (_imported): one entry per client in use.
 KEYS_REMEMBERED = 4096
 NONCE_SALT = "api.dpop.nonce"
+DEFAULT_PORTS = {"http": 80, "https": 443}
 # joserfc's registry for proofs: their algorithms only, and room for an RSA key in the header.
 PROOF_REGISTRY = JWSRegistry(algorithms=DPOP_ALGORITHMS)
 PROOF_REGISTRY.max_header_length = 2048
@@ -169,7 +170,7 @@ def _same_url(claimed: Any, url: str) -> bool:
         return False
     try:
         ours, theirs = urlsplit(url), urlsplit(claimed)
-        ports = (ours.port, theirs.port)
+        ports = (_port(ours), _port(theirs))
     except ValueError:
         return False
     return (
@@ -178,6 +179,11 @@ def _same_url(claimed: Any, url: str) -> bool:
         and ports[0] == ports[1]
         and theirs.path == ours.path
     )
+
+
+def _port(parts: Any) -> int | None:
+    """The URL's port, its scheme's default when it names none (RFC 3986 section 6.2.3)."""
+    return parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
 
 
 def proof_verify(

@@ -241,7 +241,10 @@ class MeApi(APIView):
         id = serializers.IntegerField()
         username = serializers.CharField()
         email = serializers.EmailField()
-        authenticated_by = serializers.ChoiceField(choices=["session", "bearer"])
+        authenticated_by = serializers.ChoiceField(
+            choices=["session", "bearer", "dpop"],
+            help_text="`dpop`: a DPoP-bound token with its proof (RFC 9449).",
+        )
         token = serializers.DictField(
             allow_null=True, help_text="The access token's claims, when bearer-authenticated."
         )

@@ -181,7 +181,7 @@ TARGETS = (
         "/api/me/",
         "dpop",
         peer="peer-jwt",
-        expect={"authenticated_by": "bearer", "id": USER_ID},
+        expect={"authenticated_by": "dpop", "id": USER_ID},
     ),
 )
 TARGETS_BY_NAME = {target.name: target for target in TARGETS}

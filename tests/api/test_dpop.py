@@ -76,6 +76,7 @@ def test_the_api_takes_a_bound_token_with_a_fresh_proof_of_its_key(bound, key, u
 
     assert response.status_code == HTTPStatus.OK, response.content
     assert response.json()["id"] == user.pk
+    assert response.json()["authenticated_by"] == "dpop"
 
 
 @pytest.mark.django_db

@@ -50,8 +50,13 @@ def test_a_proof_names_its_keys_thumbprint(alg):
     assert abs(proof.iat - time.time()) < 5
 
 
-def test_scheme_and_host_compare_without_case(signer):
-    proof = signer.proof("GET", "HTTPS://Signin.Example.com/api/me/")
+@pytest.mark.parametrize(
+    "htu",
+    ["HTTPS://Signin.Example.com/api/me/", "https://signin.example.com:443/api/me/"],
+)
+def test_scheme_host_and_port_compare_as_urls_do(signer, htu):
+    """Case-insensitive scheme and host; a scheme's default port named or not."""
+    proof = signer.proof("GET", htu)
 
     assert proof_verify(proof, method="GET", url=URL).jkt == signer.jkt
 
