@@ -95,12 +95,13 @@ class BearerTokenAuthentication(JWTStatelessUserAuthentication):
         header = self.get_header(request)
         if header is None:
             return None
-        if BEARER_CREDENTIALS.fullmatch(header) is None:
+        if header[:5].lower() == b"dpop ":
             bound = DPOP_CREDENTIALS.fullmatch(header)
-            if bound is not None:
-                token = self.dpop_validated_token(request, bound.group(1))
-                return self.get_user(token), token
-        token = self.get_validated_token(self.get_raw_token(header))
+            if bound is None:
+                raise InvalidTokenError(Rejection.HEADER_MALFORMED)
+            token = self.dpop_validated_token(request, bound.group(1))
+        else:
+            token = self.get_validated_token(self.get_raw_token(header))
         return self.get_user(token), token
 
     def get_raw_token(self, header: bytes) -> bytes:
