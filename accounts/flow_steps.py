@@ -116,17 +116,37 @@ class FlowInProgress:
     failed: bool = False
 
     def add(self, number: int, detail: dict[str, Any], duration_ms: float | None = None) -> None:
-        now = time.time()
         self.steps.append(
-            {
-                "number": number,
-                "title": STEP_TITLES[number],
-                "at": now,
-                "elapsed_ms": round((now - self.started_at) * 1000, 1),
-                "duration_ms": None if duration_ms is None else round(duration_ms, 1),
-                "detail": detail,
-            }
+            step_record(
+                number=number,
+                title=STEP_TITLES[number],
+                at=time.time(),
+                started_at=self.started_at,
+                detail=detail,
+                duration_ms=duration_ms,
+            )
         )
+
+
+def step_record(
+    *,
+    number: int,
+    title: str,
+    at: float | None,
+    started_at: float,
+    detail: dict[str, Any],
+    duration_ms: float | None = None,
+) -> dict[str, Any]:
+    """One recorded step as the profile shows it, of any flow (the seven steps, the device
+    grant's, an app's); `at` None for a step that ran where no clock of ours was."""
+    return {
+        "number": number,
+        "title": title,
+        "at": at,
+        "elapsed_ms": None if at is None else round((at - started_at) * 1000, 1),
+        "duration_ms": None if duration_ms is None else round(duration_ms, 1),
+        "detail": detail,
+    }
 
 
 @dataclass(frozen=True)

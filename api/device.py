@@ -40,7 +40,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from accounts.flow_recording import mask
-from accounts.flow_steps import DEVICE_PROCESS, DEVICE_STEP_TITLES, FlowInProgress
+from accounts.flow_steps import DEVICE_PROCESS, DEVICE_STEP_TITLES, FlowInProgress, step_record
 from accounts.services import oauth_flow_record_save
 from api import clock
 from api.clients import DEVICE_CODE_GRANT, OAuthError
@@ -77,16 +77,14 @@ class DeviceRequest:
 
 
 def _step(number: int, *, started_at: float, detail: dict[str, Any]) -> dict[str, Any]:
-    """One recorded step, as accounts.flow_steps keeps them (the profile shows them)."""
-    now = time.time()
-    return {
-        "number": number,
-        "title": DEVICE_STEP_TITLES[number],
-        "at": now,
-        "elapsed_ms": round((now - started_at) * 1000, 1),
-        "duration_ms": None,
-        "detail": detail,
-    }
+    """One recorded step of the device grant, now."""
+    return step_record(
+        number=number,
+        title=DEVICE_STEP_TITLES[number],
+        at=time.time(),
+        started_at=started_at,
+        detail=detail,
+    )
 
 
 def user_code_normalize(code: str) -> str:
@@ -268,13 +266,7 @@ def _flow_record(
             "tokens": 1,
         },
     }
-    answered = {
-        "access_token": mask(pair.access),
-        "token_type": pair.token_type,
-        "expires_in": pair.expires_in,
-        "refresh_token": mask(pair.refresh),
-        "family": pair.family.id.hex,
-    }
+    answered = pair.masked()
     steps = [
         *state["steps"],
         _step(3, started_at=started_at, detail=polled),

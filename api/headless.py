@@ -36,7 +36,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.flow_recording import mask
-from accounts.flow_steps import APP_PROCESS, APP_STEP_TITLES, FlowInProgress
+from accounts.flow_steps import APP_PROCESS, APP_STEP_TITLES, FlowInProgress, step_record
 from accounts.login_failures import WindowCounter, digest, rate_parse
 from accounts.services import oauth_flow_record_save
 from api import services
@@ -187,14 +187,9 @@ def _sign_in_named(request: HttpRequest, note: dict[str, Any] | None) -> str:
 
 def _step(number: int, *, at: float | None, started_at: float, detail: dict) -> dict[str, Any]:
     """One recorded step; `at` None for a step that ran in the app, where no clock of ours was."""
-    return {
-        "number": number,
-        "title": APP_STEP_TITLES[number],
-        "at": at,
-        "elapsed_ms": None if at is None else round((at - started_at) * 1000, 1),
-        "duration_ms": None,
-        "detail": detail,
-    }
+    return step_record(
+        number=number, title=APP_STEP_TITLES[number], at=at, started_at=started_at, detail=detail
+    )
 
 
 def _flow_record(*, user: Any, note: dict[str, Any], pair: services.TokenPair) -> None:
@@ -208,13 +203,7 @@ def _flow_record(*, user: Any, note: dict[str, Any], pair: services.TokenPair) -
         "provider": note["provider_id"],
         "token": {"client_id": note["client_id"], credential: "…(masked)"},
     }
-    issued = {
-        "access_token": mask(pair.access),
-        "token_type": pair.token_type,
-        "expires_in": pair.expires_in,
-        "refresh_token": mask(pair.refresh),
-        "family": pair.family.id.hex,
-    }
+    issued = pair.masked()
     steps = [
         _step(1, at=None, started_at=started_at, detail=given),
         _step(2, at=started_at, started_at=started_at, detail=handed),

@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from accounts.flow_recording import mask
 from accounts.models import AuditEvent, User
 from accounts.services import audit_event_record
 from api import clock, revocation, sealing
@@ -67,6 +68,16 @@ class TokenPair:
     @property
     def expires_in(self) -> int:
         return max(0, int((self.access_expires_at - clock.now()).total_seconds()))
+
+    def masked(self) -> dict[str, Any]:
+        """The token response as a recorded flow shows it: the tokens masked."""
+        return {
+            "access_token": mask(self.access),
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+            "refresh_token": mask(self.refresh),
+            "family": self.family.id.hex,
+        }
 
 
 @dataclass(frozen=True)
