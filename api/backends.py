@@ -52,10 +52,19 @@ PYJWT_REJECTIONS: list[tuple[type[Exception], Rejection]] = [
 
 
 class Verified(NamedTuple):
-    """What a token decoded to."""
+    """What a token decoded to; `containers`: the names of its claims that are objects or
+    arrays (a bound token's `cnf`), which each caller gets a copy of."""
 
     header: dict[str, Any]
     claims: dict[str, Any]
+    containers: tuple[str, ...] = ()
+
+    def claims_copy(self) -> dict[str, Any]:
+        """The claims, copied so that no caller can change what the next one gets."""
+        claims = dict(self.claims)
+        for name in self.containers:
+            claims[name] = claims[name].copy()
+        return claims
 
 
 def verified_key(token: str) -> str:
@@ -64,13 +73,24 @@ def verified_key(token: str) -> str:
 
 def verified_remember(token: str, verified: Verified, *, leeway: int = 0) -> None:
     """Remember `token` in this process (the "local" cache) until it expires (give or take
-    `leeway`); not one with a nested claim (none of ours has one): callers get a shallow copy of
-    the claims and could change what the next one gets."""
-    if any(isinstance(value, dict | list) for value in verified.claims.values()):
-        return
+    `leeway`). Callers get the claims copied one level deep (Verified.claims_copy): a claim
+    holding an object or array is remembered only if that holds plain values (`cnf`'s
+    {"jkt": ...} does); a token with anything deeper is verified anew on every use."""
+    containers = tuple(
+        name for name, value in verified.claims.items() if isinstance(value, dict | list)
+    )
+    for name in containers:
+        value = verified.claims[name]
+        if any(isinstance(each, dict | list) for each in _members(value)):
+            return
+    verified = verified._replace(containers=containers)
     seconds = int(verified.claims["exp"] + leeway - dt.datetime.now(tz=dt.UTC).timestamp())
     if seconds > 0:
         caches["local"].set(verified_key(token), verified, timeout=seconds)
+
+
+def _members(value: dict | list) -> Any:
+    return value.values() if isinstance(value, dict) else value
 
 
 @receiver(setting_changed)
@@ -114,7 +134,7 @@ class KeyStoreTokenBackend:
         raw = token_text(token)
         verified = caches["local"].get(verified_key(raw))
         if verified is not None and self._still_valid(verified):
-            return dict(verified.claims)
+            return verified.claims_copy()
         try:
             header = jwt.get_unverified_header(raw)
         except jwt.PyJWTError:

@@ -208,15 +208,37 @@ def test_only_the_exact_text_that_passed_matches(pair, full_verifications, segme
     assert full_verifications == [pair.access, altered, altered]
 
 
-def test_a_token_with_a_nested_claim_is_never_remembered():
-    """Callers get a shallow copy of the claims: a nested one would be shared with the next."""
+def test_a_token_with_a_claim_nested_deeper_than_one_level_is_never_remembered():
+    """Callers get the claims copied one level deep: anything deeper would be shared."""
     expires = int(time.time()) + 60
 
-    verified_remember("nested", Verified({"kid": "k"}, {"exp": expires, "roles": ["admin"]}))
+    verified_remember("deep", Verified({"kid": "k"}, {"exp": expires, "cnf": {"x": ["a"]}}))
     verified_remember("flat", Verified({"kid": "k"}, {"exp": expires, "jti": "2"}))
 
-    assert caches["local"].get(verified_key("nested")) is None
+    assert caches["local"].get(verified_key("deep")) is None
     assert caches["local"].get(verified_key("flat")).claims == {"exp": expires, "jti": "2"}
+
+
+def test_a_bound_tokens_cnf_is_remembered_and_each_caller_gets_its_own():
+    expires = int(time.time()) + 60
+    verified_remember("bound", Verified({"kid": "k"}, {"exp": expires, "cnf": {"jkt": "t"}}))
+    remembered = caches["local"].get(verified_key("bound"))
+
+    first = remembered.claims_copy()
+    first["cnf"]["jkt"] = "changed"
+
+    assert remembered.claims_copy()["cnf"] == {"jkt": "t"}
+
+
+def test_a_dpop_bound_token_is_verified_in_full_once(user, full_verifications):
+    from api import services
+    from api.models import TokenFamily
+
+    pair = services.token_pair_issue(user=user, origin=TokenFamily.Origin.PASSWORD, jkt="t" * 43)
+
+    assert token_backend.decode(pair.access)["cnf"] == {"jkt": "t" * 43}
+    assert token_backend.decode(pair.access)["cnf"] == {"jkt": "t" * 43}
+    assert full_verifications == [pair.access]
 
 
 def test_an_expired_token_is_not_remembered():
