@@ -26,20 +26,27 @@ from functools import wraps
 from typing import Any
 
 from allauth.account.authentication import get_authentication_records
+from allauth.headless.account.views import LoginView
 from allauth.headless.constants import Client as HeadlessClient
+from allauth.headless.internal.restkit.response import ErrorResponse
+from allauth.headless.mfa.views import AuthenticateView
 from allauth.headless.socialaccount.views import ProviderTokenView
+from allauth.headless.tokens.response import RefreshTokenResponse
 from allauth.headless.tokens.strategies.sessions import SessionTokenStrategy
+from allauth.headless.tokens.views import RefreshTokenView
 from allauth.idp.oidc.models import Client
 from allauth.socialaccount.models import SocialLogin
+from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from allauth.socialaccount.signals import pre_social_login
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import URLPattern, path
 
 from accounts.flow_recording import mask
 from accounts.flow_steps import APP_PROCESS, APP_STEP_TITLES, FlowInProgress, step_record
 from accounts.login_failures import WindowCounter, digest, rate_parse
 from accounts.services import oauth_flow_record_save
-from api import services
+from api import dpop, services
 from api.exceptions import InvalidCredentialsError
 from api.models import TokenFamily
 from api.token_errors import RejectedTokenError
@@ -57,6 +64,68 @@ PROVIDER_TOKEN_SCOPE = "app_provider_token"  # noqa: S105 -- a cache key scope
 RECEIVED_AT = "app_sign_in_received_at"
 # The pair a request already answered with (ProjectTokenStrategy.create_access_token_payload).
 ISSUED_ON_REQUEST = "app_sign_in_issued"
+# The thumbprint of the key a request's DPoP proof proved (set by dpop_checked).
+DPOP_JKT = "app_dpop_jkt"
+CREDENTIAL_NAMES = {"id_token": "ID token", "access_token": "access token"}
+APP_PATH = "_allauth/app/v1"
+
+
+def app_paths() -> list[URLPattern]:
+    """The allauth headless endpoints this module takes over, placed before allauth's own URLs:
+    the provider-token sign-in of both clients, limited per address (provider_token_view); and
+    the app client's endpoints that hand out tokens, each taking a DPoP proof (dpop_checked):
+    the provider-token and password sign-ins, the second factor, and the refresh."""
+    app = HeadlessClient.APP
+    return [
+        path(
+            f"_allauth/{HeadlessClient.BROWSER.value}/v1/auth/provider/token",
+            provider_token_view(HeadlessClient.BROWSER),
+        ),
+        path(f"{APP_PATH}/auth/provider/token", dpop_checked(provider_token_view(app))),
+        path(f"{APP_PATH}/auth/login", dpop_checked(LoginView.as_api_view(client=app))),
+        path(
+            f"{APP_PATH}/auth/2fa/authenticate",
+            dpop_checked(AuthenticateView.as_api_view(client=app)),
+        ),
+        path(
+            f"{APP_PATH}/tokens/refresh", dpop_checked(AppRefreshTokenView.as_api_view(client=app))
+        ),
+    ]
+
+
+def dpop_checked(view: Any) -> Any:
+    """`view`, taking a DPoP proof (RFC 9449) as the token endpoints do: a POST that carries one
+    has it checked before allauth acts (the server's nonce demanded, the proof used once:
+    api.dpop.token_request_proof), so a bad proof signs nobody in. The tokens the request gets
+    are then bound to the proof's key (ProjectTokenStrategy), and the answer carries the nonce
+    for the next proof. A refusal is allauth's error shape, 400, with the RFC 9449 code."""
+
+    @wraps(view)  # keeps allauth's CSRF exemption of the app client
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST" or dpop.proof_of(request) is None:
+            return view(request, *args, **kwargs)
+        try:
+            proof = dpop.token_request_proof(request)
+        except dpop.DpopError as error:
+            response = _error_response(400, error.description, error.code.value)
+            if error.code == dpop.DpopErrorCode.USE_NONCE:
+                response["DPoP-Nonce"] = dpop.nonce_issue()
+            return response
+        setattr(request, DPOP_JKT, proof.jkt)
+        response = view(request, *args, **kwargs)
+        response["DPoP-Nonce"] = dpop.nonce_issue()
+        return response
+
+    return checked
+
+
+def _error_response(status: int, message: str, code: str) -> JsonResponse:
+    """An error in allauth headless's shape, never stored by a cache."""
+    response = JsonResponse(
+        {"status": status, "errors": [{"message": message, "code": code}]}, status=status
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def provider_token_view(client: HeadlessClient):
@@ -75,14 +144,9 @@ def provider_token_view(client: HeadlessClient):
             ident = digest(client_network(request))
             counter = WindowCounter.at(scope=PROVIDER_TOKEN_SCOPE, ident=ident, rate=rate, now=now)
             if counter.hit(now) > counter.limit:
-                wait = max(1, round(counter.ends_at - now))
                 message = "Too many sign-in attempts from this address; try again later."
-                response = JsonResponse(
-                    {"status": 429, "errors": [{"message": message, "code": "too_many_requests"}]},
-                    status=429,
-                )
-                response["Retry-After"] = str(wait)
-                response["Cache-Control"] = "no-store"
+                response = _error_response(429, message, "too_many_requests")
+                response["Retry-After"] = str(max(1, round(counter.ends_at - now)))
                 return response
         return view(request, *args, **kwargs)
 
@@ -112,12 +176,17 @@ def app_sign_in_note(sender: Any, *, request: HttpRequest, sociallogin: SocialLo
         }
         if "sub" in extra:
             checked["claims"]["sub"] = mask(extra["sub"])
-    else:
+    elif provider.id == "github":
         checked = {
             "credential": "access_token",
             "verified": f"POST /applications/{provider.app.client_id}/token answered: this app's",
             "then": ["GET /user", "GET /user/emails"],
             "login": extra.get("login"),
+        }
+    else:  # any other provider allauth takes a token for (an OpenID Connect one: its ID token)
+        checked = {
+            "credential": "id_token" if isinstance(provider, OpenIDConnectProvider) else "token",
+            "verified": f"by allauth's {type(provider).__name__} for {provider.name}",
         }
     request.session[APP_SIGN_IN_SESSION_KEY] = {
         "provider_id": provider.id,
@@ -143,6 +212,9 @@ class ProjectTokenStrategy(SessionTokenStrategy):
         return payload
 
     def _payload_issue(self, request: HttpRequest) -> dict[str, Any] | None:
+        jkt = _proved_jkt(request)
+        if jkt is None:
+            return None
         note = request.session.pop(APP_SIGN_IN_SESSION_KEY, None)
         client_id = note["client_id"] if note else ""
         try:
@@ -151,6 +223,7 @@ class ProjectTokenStrategy(SessionTokenStrategy):
                 origin=TokenFamily.Origin.APP,
                 client_id=client_id,
                 name=_sign_in_named(request, note),
+                jkt=jkt,
             )
         except InvalidCredentialsError:  # deactivated, or the password changed, meanwhile
             return None
@@ -164,21 +237,55 @@ class ProjectTokenStrategy(SessionTokenStrategy):
         }
 
     def refresh_token(self, refresh_token: str) -> tuple[str, str] | None:
-        try:
-            client_id = RefreshToken(token_unwrap(refresh_token)[0]).payload.get(CLIENT_CLAIM, "")
-            if client_id and Client.objects.filter(pk=client_id).exists():
-                return None
-            pair = services.token_pair_refresh(refresh=refresh_token, client_id=client_id)
-        except RejectedTokenError:
+        """allauth's refresh without a DPoP proof (AppRefreshTokenView is what serves it)."""
+        pair = app_pair_refresh(refresh_token, jkt="")
+        return (pair.access, pair.refresh) if pair is not None else None
+
+
+class AppRefreshTokenView(RefreshTokenView):
+    """allauth's refresh endpoint for apps, with the DPoP proof dpop_checked found: a family
+    bound to a key is refreshed only with a proof of that key."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        refresh_token = self.input.cleaned_data["refresh_token"]
+        pair = app_pair_refresh(refresh_token, jkt=getattr(request, DPOP_JKT, ""))
+        if pair is None:
+            return ErrorResponse(request)
+        return RefreshTokenResponse(request, pair.access, pair.refresh)
+
+
+def app_pair_refresh(refresh_token: str, *, jkt: str) -> services.TokenPair | None:
+    """The next pair of an app's family (None: refused). A family issued to an OAuth client
+    registered here (api.clients: the device grant) is refreshed by that client at /oauth/token
+    only."""
+    try:
+        client_id = RefreshToken(token_unwrap(refresh_token)[0]).payload.get(CLIENT_CLAIM, "")
+        if client_id and Client.objects.filter(pk=client_id).exists():
             return None
-        return pair.access, pair.refresh
+        return services.token_pair_refresh(refresh=refresh_token, client_id=client_id, jkt=jkt)
+    except RejectedTokenError:
+        return None
+
+
+def _proved_jkt(request: HttpRequest) -> str | None:
+    """The DPoP key the request proved ("" without a proof), checked by dpop_checked or, at
+    an allauth endpoint it does not wrap (signing up, a code sign-in), here; None for a bad
+    proof, which then gets no tokens."""
+    jkt = getattr(request, DPOP_JKT, None)
+    if jkt is not None:
+        return jkt
+    try:
+        proof = dpop.token_request_proof(request)
+    except dpop.DpopError:
+        return None
+    return proof.jkt if proof is not None else ""
 
 
 def _sign_in_named(request: HttpRequest, note: dict[str, Any] | None) -> str:
     """How the app signed the person in, as the tokens page names its family."""
     methods = {record.get("method") for record in get_authentication_records(request, request.user)}
     if note is not None:
-        credential = "ID token" if note["checked"]["credential"] == "id_token" else "access token"
+        credential = CREDENTIAL_NAMES.get(note["checked"]["credential"], "token")
         how = f"a {note['provider_name']} {credential}"
     else:
         how = "a password" if "password" in methods else "allauth"

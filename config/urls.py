@@ -1,12 +1,11 @@
 """The site's URL map: pages, allauth's accounts, admin and the health check."""
 
-from allauth.headless.constants import Client as HeadlessClient
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
-from api.headless import provider_token_view
+from api.headless import app_paths
 from api.oauth import AuthorizationServerMetadataApi
 from api.pages import device_view
 from api.views import JwksApi
@@ -31,11 +30,8 @@ urlpatterns = [
     path("accounts/tokens/", include("api.page_urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
-    # allauth headless (api.headless); its provider-token sign-in limited per address first.
-    *(
-        path(f"_allauth/{client.value}/v1/auth/provider/token", provider_token_view(client))
-        for client in (HeadlessClient.APP, HeadlessClient.BROWSER)
-    ),
+    # allauth headless; the endpoints api.headless takes over (limits, DPoP) come first.
+    *app_paths(),
     path("_allauth/", include("allauth.headless.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
