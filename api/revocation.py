@@ -121,19 +121,24 @@ def access_token_rejection(*, claims: dict[str, Any]) -> Rejection | None:
 
 def _marks_read(keys: list[str], remember: tuple[str, int] | None) -> tuple[dict[str, Any], bool]:
     """The marks found under `keys` and, with `remember` (a key and seconds), whether that key
-    was added (SET NX): on Redis one pipeline, one round trip, its keys under one hash tag so a
-    Redis Cluster serves them from one node; elsewhere (local memory) an add, then the read."""
-    if remember is None:
-        return cache.get_many(keys), True
-    key, seconds = remember
+    was added (SET NX). On Redis: the MGET alone, or the MGET and the SET NX in one pipeline;
+    one round trip either way, its keys under one hash tag so a Redis Cluster serves them from
+    one node, sent through django-redis's client with nothing between (the marks are integers,
+    which django-redis stores as they are). Elsewhere (local memory): an add, then the read."""
     client = getattr(cache, "client", None)
     if not hasattr(client, "get_client"):
-        added = cache.add(key, 1, timeout=seconds)
+        added = cache.add(remember[0], 1, timeout=remember[1]) if remember else True
         return cache.get_many(keys), added
-    pipeline = client.get_client(write=True).pipeline(transaction=False)
-    pipeline.mget([cache.make_key(each) for each in keys])
-    pipeline.set(cache.make_key(key), 1, nx=True, ex=seconds)
-    values, added = pipeline.execute()
+    # The primary's client: on Sentinel every read goes there (a replica may lag a revocation).
+    redis = client.get_client(write=True)
+    names = [cache.make_key(each) for each in keys]
+    if remember is None:
+        values, added = redis.mget(names), True
+    else:
+        pipeline = redis.pipeline(transaction=False)
+        pipeline.mget(names)
+        pipeline.set(cache.make_key(remember[0]), 1, nx=True, ex=remember[1])
+        values, added = pipeline.execute()
     found = {
         each: client.decode(value)
         for each, value in zip(keys, values, strict=True)
