@@ -15,6 +15,10 @@ ends with what this module's token strategy (HEADLESS_TOKEN_STRATEGY) hands out:
   such a family (api.services.token_pair_refresh). A family issued to an OAuth client registered
   here (api.clients: the device grant) is refreshed by that client at /oauth/token only.
 
+An app that holds a DPoP key (RFC 9449) sends a proof with its sign-in, second factor or refresh:
+checked before allauth acts (`dpop_checked`), it binds the family to that key, as the token
+endpoints do.
+
 The app keeps allauth's session token (X-Session-Token) for allauth's own endpoints (its session,
 signing out); the API takes the access token. The sign-in's steps are recorded for the person's
 profile (accounts.flow_steps.APP_STEP_TITLES).
