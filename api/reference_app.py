@@ -1,6 +1,7 @@
 """The reference app: signs in the way a mobile or desktop app does, then calls the API.
 
     python -m api.reference_app login --provider github   # the provider's page opens in a browser
+                                                          # (--dpop: bind the tokens to a key)
     python -m api.reference_app me                        # GET /api/me/ (refreshed when refused)
     python -m api.reference_app logout                    # revokes the tokens, ends the session
 
@@ -9,7 +10,9 @@ provider's authorization page (PKCE S256, a `state`), which sends the person bac
 address this program listens on (127.0.0.1, on a port it picks); it exchanges the code at the
 provider for the provider's token (Google's ID token, or a GitHub access token) and hands that to
 the site's allauth headless API (POST /_allauth/app/v1/auth/provider/token), which answers with
-the site's own token pair. With an authenticator on the account, it asks for the code too.
+the site's own token pair. With an authenticator on the account, it asks for the code too. With
+`login --dpop` the app makes a key of its own (as api.reference_client does) and every sign-in,
+refresh and API call carries a DPoP proof signed with it: the site's tokens are bound to the key.
 
 The app's own client id and secret at the provider come from --client-id and --client-secret
 (or SIGNIN_LAB_APP_CLIENT_ID and SIGNIN_LAB_APP_CLIENT_SECRET). Against `make run`'s emulators
@@ -36,7 +39,9 @@ from typing import Any
 from api.reference_client import (
     DEFAULT_SERVER,
     ClientError,
+    DpopKey,
     OAuthAnswer,
+    dpop_key,
     request,
     tokens_load,
     tokens_save,
@@ -164,8 +169,10 @@ def login(
     emulator: str,
     out: Any = sys.stdout,
     browser: bool = True,
+    dpop: bool = False,
 ) -> dict[str, Any]:
-    """Sign in at the provider, hand its token to the site, keep the site's token pair."""
+    """Sign in at the provider, hand its token to the site, keep the site's token pair (bound
+    to a key of the app's own with `dpop`)."""
     given = provider_sign_in(
         provider,
         client_id=client_id,
@@ -178,6 +185,7 @@ def login(
     if not given.get(kind):
         raise ClientError(f"The provider gave no {kind}.")
     base = server.rstrip("/") + HEADLESS
+    key = DpopKey() if dpop else None
     answer = request(
         f"{base}/auth/provider/token",
         body={
@@ -185,9 +193,10 @@ def login(
             "process": "login",
             "token": {"client_id": client_id, kind: given[kind]},
         },
+        dpop=key,
     )
     if isinstance(answer, OAuthAnswer) and answer.status == 401:
-        answer = second_factor(base, answer)
+        answer = second_factor(base, answer, key)
     if isinstance(answer, OAuthAnswer):
         raise ClientError(f"The site refused the sign-in: {allauth_errors(answer)}")
     meta = answer["meta"]
@@ -197,12 +206,16 @@ def login(
         "access_token": meta["access_token"],
         "refresh_token": meta["refresh_token"],
     }
+    if key is not None:
+        tokens["dpop_key"] = key.pem()
     tokens_save(path, tokens)
-    print("Signed in.", file=out)
+    print(
+        "Signed in." + (" The tokens are bound to this app's key (DPoP)." if key else ""), file=out
+    )
     return tokens
 
 
-def second_factor(base: str, answer: OAuthAnswer) -> Any:
+def second_factor(base: str, answer: OAuthAnswer, key: DpopKey | None) -> Any:
     """allauth asks for the authenticator's code before it signs the person in."""
     body = answer.body if isinstance(answer.body, dict) else {}
     pending = [
@@ -216,6 +229,7 @@ def second_factor(base: str, answer: OAuthAnswer) -> Any:
         f"{base}/auth/2fa/authenticate",
         body={"code": code},
         headers={"X-Session-Token": session_token},
+        dpop=key,
     )
 
 
@@ -223,6 +237,7 @@ def refresh(tokens: dict[str, Any], path: Path) -> dict[str, Any]:
     answer = request(
         tokens["server"].rstrip("/") + f"{HEADLESS}/tokens/refresh",
         body={"refresh_token": tokens["refresh_token"]},
+        dpop=dpop_key(tokens),
     )
     if isinstance(answer, OAuthAnswer):
         raise ClientError("Signed out: run `login` again.")
@@ -236,9 +251,10 @@ def refresh(tokens: dict[str, Any], path: Path) -> dict[str, Any]:
 def me(path: Path, out: Any = sys.stdout) -> Any:
     tokens = tokens_load(path)
     url = tokens["server"].rstrip("/") + "/api/me/"
-    answer = request(url, token=tokens["access_token"])
+    key = dpop_key(tokens)
+    answer = request(url, token=tokens["access_token"], dpop=key)
     if isinstance(answer, OAuthAnswer) and answer.status == 401:
-        answer = request(url, token=refresh(tokens, path)["access_token"])
+        answer = request(url, token=refresh(tokens, path)["access_token"], dpop=key)
     if isinstance(answer, OAuthAnswer):
         raise ClientError(f"The API refused the token: {answer.error}")
     print(json.dumps(answer, indent=2), file=out)
@@ -279,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tokens", type=Path, default=DEFAULT_TOKENS)
     parser.add_argument("--no-browser", action="store_true", help="only print the URL")
+    parser.add_argument(
+        "--dpop", action="store_true", help="login: bind the tokens to a key of this app's"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "login":
@@ -291,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                 client_secret=args.client_secret,
                 emulator=args.emulator,
                 browser=not args.no_browser,
+                dpop=args.dpop,
             )
         elif args.command == "me":
             me(args.tokens)

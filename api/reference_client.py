@@ -165,9 +165,18 @@ class OAuthAnswer:
 
     @property
     def error(self) -> str:
+        """The error code: OAuth's `error`, this API's `error.code`, or allauth headless's
+        first `errors[].code`."""
         body = self.body if isinstance(self.body, dict) else {}
         error = body.get("error")
-        return error if isinstance(error, str) else (error or {}).get("code", "unknown")
+        if isinstance(error, str):
+            return error
+        if isinstance(error, dict):
+            return error.get("code", "unknown")
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return errors[0].get("code", "unknown")
+        return "unknown"
 
 
 def metadata(server: str) -> dict[str, Any]:

@@ -60,13 +60,16 @@ def person_approves(url: str, identity: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("provider", "identity", "email"),
+    ("provider", "identity", "email", "dpop"),
     [
-        ("github", "ada", "ada@example.com"),
-        ("google", "alan", "alan@example.com"),
+        ("github", "ada", "ada@example.com", False),
+        ("google", "alan", "alan@example.com", False),
+        ("github", "ada", "ada@example.com", True),
     ],
 )
-def test_login_me_refresh_and_logout(live_server, emulator, tmp_path, provider, identity, email):
+def test_login_me_refresh_and_logout(
+    live_server, emulator, tmp_path, provider, identity, email, dpop
+):
     tokens = tmp_path / "tokens.json"
     login = run_app(
         "login",
@@ -75,6 +78,7 @@ def test_login_me_refresh_and_logout(live_server, emulator, tmp_path, provider, 
         "--no-browser",
         "--client-secret",
         app_secret(provider),
+        *(["--dpop"] if dpop else []),
         server=live_server.url,
         tokens=tokens,
         emulator=emulator,
@@ -92,6 +96,15 @@ def test_login_me_refresh_and_logout(live_server, emulator, tmp_path, provider, 
     saved = json.loads(tokens.read_text())
     family = TokenFamily.objects.get()
     assert (family.origin, family.client_id) == ("app", emulated_app_client_id(provider))
+    assert bool(family.dpop_jkt) is dpop
+    if dpop:
+        # A copy of the bound token, sent without the app's key, is worth nothing.
+        stolen = requests.get(
+            f"{live_server.url}/api/me/",
+            headers={"Authorization": f"Bearer {saved['access_token']}"},
+            timeout=10,
+        )
+        assert stolen.status_code == HTTPStatus.UNAUTHORIZED
 
     me = run_app("me", server=live_server.url, tokens=tokens)
     out, err = me.communicate(timeout=30)
@@ -103,6 +116,7 @@ def test_login_me_refresh_and_logout(live_server, emulator, tmp_path, provider, 
     me = run_app("me", server=live_server.url, tokens=tokens)
     assert me.wait(timeout=30) == 0
     assert json.loads(tokens.read_text())["refresh_token"] != saved["refresh_token"]
+    assert TokenFamily.objects.get().revoked_at is None
 
     logout = run_app("logout", server=live_server.url, tokens=tokens)
     out, err = logout.communicate(timeout=30)
