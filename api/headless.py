@@ -30,11 +30,11 @@ from functools import wraps
 from typing import Any
 
 from allauth.account.authentication import get_authentication_records
-from allauth.headless.account.views import LoginView
+from allauth.headless.account import views as account_views
 from allauth.headless.constants import Client as HeadlessClient
 from allauth.headless.internal.restkit.response import ErrorResponse
-from allauth.headless.mfa.views import AuthenticateView
-from allauth.headless.socialaccount.views import ProviderTokenView
+from allauth.headless.mfa import views as mfa_views
+from allauth.headless.socialaccount.views import ProviderSignupView, ProviderTokenView
 from allauth.headless.tokens.response import RefreshTokenResponse
 from allauth.headless.tokens.strategies.sessions import SessionTokenStrategy
 from allauth.headless.tokens.views import RefreshTokenView
@@ -74,25 +74,33 @@ CREDENTIAL_NAMES = {"id_token": "ID token", "access_token": "access token"}
 APP_PATH = "_allauth/app/v1"
 
 
+# allauth headless's app-client endpoints that can end with the person signed in, and so hand
+# out tokens (the provider-token sign-in aside: provider_token_view).
+SIGN_IN_VIEWS = {
+    "auth/login": account_views.LoginView,
+    "auth/signup": account_views.SignupView,
+    "auth/email/verify": account_views.VerifyEmailView,
+    "auth/2fa/authenticate": mfa_views.AuthenticateView,
+    "auth/provider/signup": ProviderSignupView,
+}
+
+
 def app_paths() -> list[URLPattern]:
     """The allauth headless endpoints this module takes over, placed before allauth's own URLs:
     the provider-token sign-in of both clients, limited per address (provider_token_view); and
-    the app client's endpoints that hand out tokens, each taking a DPoP proof (dpop_checked):
-    the provider-token and password sign-ins, the second factor, and the refresh."""
+    every app-client endpoint that hands out tokens, each taking a DPoP proof (dpop_checked):
+    the sign-ins of SIGN_IN_VIEWS and the refresh."""
     app = HeadlessClient.APP
+    views = {**SIGN_IN_VIEWS, "tokens/refresh": AppRefreshTokenView}
     return [
         path(
             f"_allauth/{HeadlessClient.BROWSER.value}/v1/auth/provider/token",
             provider_token_view(HeadlessClient.BROWSER),
         ),
         path(f"{APP_PATH}/auth/provider/token", dpop_checked(provider_token_view(app))),
-        path(f"{APP_PATH}/auth/login", dpop_checked(LoginView.as_api_view(client=app))),
-        path(
-            f"{APP_PATH}/auth/2fa/authenticate",
-            dpop_checked(AuthenticateView.as_api_view(client=app)),
-        ),
-        path(
-            f"{APP_PATH}/tokens/refresh", dpop_checked(AppRefreshTokenView.as_api_view(client=app))
+        *(
+            path(f"{APP_PATH}/{route}", dpop_checked(view.as_api_view(client=app)))
+            for route, view in views.items()
         ),
     ]
 
@@ -273,7 +281,7 @@ def app_pair_refresh(refresh_token: str, *, jkt: str) -> services.TokenPair | No
 
 def _proved_jkt(request: HttpRequest) -> str | None:
     """The DPoP key the request proved ("" without a proof), checked by dpop_checked or, at
-    an allauth endpoint it does not wrap (signing up, a code sign-in), here; None for a bad
+    an allauth endpoint not in SIGN_IN_VIEWS (one a later allauth adds), here; None for a bad
     proof, which then gets no tokens."""
     jkt = getattr(request, DPOP_JKT, None)
     if jkt is not None:

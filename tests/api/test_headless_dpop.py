@@ -12,6 +12,7 @@ from django.test import Client as HttpClient
 
 from accounts.flow_steps import APP_PROCESS
 from accounts.models import User
+from api.headless import SIGN_IN_VIEWS
 from api.models import TokenFamily
 from tests.api.conftest import bearer
 from tests.api.test_headless import APP, GOOGLE_APP, google_id_token, hand_over
@@ -229,3 +230,16 @@ def test_after_a_second_factor_the_proof_sent_with_the_code_binds_the_family(emu
     assert done.status_code == HTTPStatus.OK, done.content
     assert done.json()["meta"]["token_type"] == "DPoP"
     assert TokenFamily.objects.get().dpop_jkt == signer.jkt
+
+
+@pytest.mark.parametrize("route", [*SIGN_IN_VIEWS, "auth/provider/token", "tokens/refresh"])
+def test_every_app_endpoint_that_hands_out_tokens_checks_a_proof_first(route):
+    url = f"{SERVER}{APP}/{route}"
+
+    response = HttpClient().post(
+        f"{APP}/{route}", "{}", "application/json", HTTP_DPOP=DpopSigner().proof("POST", url)
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["errors"][0]["code"] == "use_dpop_nonce"
+    assert response["DPoP-Nonce"]
