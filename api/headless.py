@@ -32,7 +32,6 @@ from typing import Any
 from allauth.account.authentication import get_authentication_records
 from allauth.headless.account import views as account_views
 from allauth.headless.constants import Client as HeadlessClient
-from allauth.headless.internal.restkit.response import ErrorResponse
 from allauth.headless.mfa import views as mfa_views
 from allauth.headless.socialaccount.views import ProviderSignupView, ProviderTokenView
 from allauth.headless.tokens.response import RefreshTokenResponse
@@ -59,7 +58,6 @@ from config.client_address import client_network
 
 # What the app's provider sign-in was, from allauth's pre_social_login until the token pair.
 APP_SIGN_IN_SESSION_KEY = "api.headless.app_sign_in"
-PROVIDER_TOKEN_PATH = "/_allauth/app/v1/auth/provider/token"  # noqa: S105 -- a path
 # The ID token claims the profile shows (what the check in step 3 looked at).
 SHOWN_ID_TOKEN_CLAIMS = ("iss", "aud", "azp", "exp", "iat", "email", "email_verified")
 PROVIDER_TOKEN_SCOPE = "app_provider_token"  # noqa: S105 -- a cache key scope
@@ -72,6 +70,7 @@ ISSUED_ON_REQUEST = "app_sign_in_issued"
 DPOP_JKT = "app_dpop_jkt"
 CREDENTIAL_NAMES = {"id_token": "ID token", "access_token": "access token"}
 APP_PATH = "_allauth/app/v1"
+PROVIDER_TOKEN_PATH = f"/{APP_PATH}/auth/provider/token"
 
 
 # allauth headless's app-client endpoints that can end with the person signed in, and so hand
@@ -262,7 +261,7 @@ class AppRefreshTokenView(RefreshTokenView):
         refresh_token = self.input.cleaned_data["refresh_token"]
         pair = app_pair_refresh(refresh_token, jkt=getattr(request, DPOP_JKT, ""))
         if pair is None:
-            return ErrorResponse(request)
+            return _error_response(400, "The refresh token was refused.", "invalid_token")
         return RefreshTokenResponse(request, pair.access, pair.refresh)
 
 
