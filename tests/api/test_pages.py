@@ -101,6 +101,16 @@ def test_the_list_shows_name_dates_and_state(signed_in, user, api_client):
     assert "now" in html  # last used, in words
 
 
+def test_a_family_bound_to_a_dpop_key_says_so(signed_in, user):
+    token_pair_issue(user=user, origin=TokenFamily.Origin.APP, name="phone", jkt="k" * 43)
+    token_pair_issue(user=user, origin=TokenFamily.Origin.SESSION, name="laptop")
+
+    html = signed_in.get(PAGE).content.decode()
+
+    assert html.count('data-testid="token-dpop"') == 1
+    assert "Bound to the app's DPoP key (thumbprint <code>kkkkkkkkkkk…</code>)" in html
+
+
 def test_the_list_costs_the_same_for_2_tokens_as_for_20(
     signed_in, user, django_assert_max_num_queries
 ):
