@@ -30,6 +30,8 @@ def test_after_a_github_sign_in_the_page_fits_the_screen(
     expect(page).to_have_url(live_server.url + "/accounts/profile/")
 
     page.get_by_role("link", name="Learn", exact=True).click()
+    # Measured once its stylesheets are in: a click returns as the next page starts to arrive.
+    page.wait_for_load_state("load")
 
     expect(page.get_by_test_id("learn-source")).to_contain_text("GitHub (local emulator)")
     expect(page.get_by_test_id("learn-misorder")).to_contain_text("characters, masked")
