@@ -7,7 +7,8 @@ This process's memory holds, each bounded:
 - the `local` cache alias (`LocalCache` below: cachetools' LRUCache, at most MAX_BYTES, every
   entry with a hard deadline that nothing extends):
   - claims of access tokens this process verified (api.backends), keyed by the token's exact
-    bytes; expiry and the key's verification window are checked again on every use;
+    bytes (a DPoP-bound token's `cnf` copied for each caller); expiry and the key's
+    verification window are checked again on every use;
   - the parsed signing and verifying keys (api.keys), reloaded every JWT_KEYS_RELOAD_SECONDS,
     or sooner (at most once per JWT_UNKNOWN_KID_RELOAD_SECONDS) for a token naming an unknown
     kid;
@@ -15,6 +16,10 @@ This process's memory holds, each bounded:
     are written at most once a minute per session or token family, by design;
 - `functools.cache` on functions of the code alone: accounts.backends' user-state fields
   (one entry per user model);
+- `functools.cache` on functions of settings alone: api.encryption's key (one entry per
+  JWT_ENCRYPTION_KEY and key folder);
+- `functools.lru_cache` on a pure function: api.dpop's imported DPoP client keys and their
+  thumbprints, keyed by the key's own members (at most KEYS_REMEMBERED, 4,096, clients);
 - one WSGIHandler (compare.api_request.wsgi_handler, `functools.cache`), its middleware chain
   built once, which sends the comparison page's demonstrations to the API in process.
 
