@@ -285,12 +285,12 @@ def test_a_github_token_github_does_not_vouch_for_signs_nobody_in(emulator, case
     assert not TokenFamily.objects.exists()
 
 
-@pytest.mark.django_db
-def test_an_account_with_a_second_factor_gets_its_tokens_only_after_the_code(emulator, settings):
+def alan_with_an_authenticator(settings) -> tuple[User, str]:
+    """The account the emulated Google's "alan" signs into, with a verified address and TOTP
+    active: the person and the authenticator's secret."""
     from allauth.account.models import EmailAddress
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-    from tests.conftest import totp_code
     from tests.factories import UserFactory
 
     settings.MFA_TOTP_TOLERANCE = 1
@@ -300,6 +300,14 @@ def test_an_account_with_a_second_factor_gets_its_tokens_only_after_the_code(emu
     )
     secret = generate_totp_secret()
     TOTP.activate(person, secret)
+    return person, secret
+
+
+@pytest.mark.django_db
+def test_an_account_with_a_second_factor_gets_its_tokens_only_after_the_code(emulator, settings):
+    from tests.conftest import totp_code
+
+    person, secret = alan_with_an_authenticator(settings)
 
     pending = hand_over({"client_id": GOOGLE_APP, "id_token": google_id_token(emulator)})
 

@@ -15,7 +15,13 @@ from accounts.models import User
 from api.headless import SIGN_IN_VIEWS
 from api.models import TokenFamily
 from tests.api.conftest import bearer
-from tests.api.test_headless import APP, GOOGLE_APP, google_id_token, hand_over
+from tests.api.test_headless import (
+    APP,
+    GOOGLE_APP,
+    alan_with_an_authenticator,
+    google_id_token,
+    hand_over,
+)
 from tests.conftest import OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_PROVIDER_ID
 from tests.dpop import DpopSigner
 from tests.emulators.oauth import GOOGLE, approve, exchange, parse_token_response
@@ -195,19 +201,9 @@ def test_an_openid_connect_providers_id_token_is_recorded_as_its_own(emulator, o
 
 
 def test_after_a_second_factor_the_proof_sent_with_the_code_binds_the_family(emulator, settings):
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-
     from tests.conftest import totp_code
-    from tests.factories import UserFactory
 
-    settings.MFA_TOTP_TOLERANCE = 1
-    person = UserFactory(email="alan@example.com")
-    EmailAddress.objects.update_or_create(
-        user=person, email=person.email, defaults={"verified": True, "primary": True}
-    )
-    secret = generate_totp_secret()
-    TOTP.activate(person, secret)
+    _, secret = alan_with_an_authenticator(settings)
     signer = DpopSigner()
     pending = signed_in_with_dpop(emulator, signer)
     assert pending.status_code == HTTPStatus.UNAUTHORIZED
